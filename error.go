@@ -1,0 +1,79 @@
+package paysync
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Error codes; each maps to one HTTP status in one place (api).
+const (
+	EINVALID       = "invalid"        // 422: input fails validation
+	ENOTFOUND      = "not_found"      // 404
+	ECONFLICT      = "conflict"       // duplicate resource
+	EUNAUTHORIZED  = "unauthorized"   // 401
+	EINTERNAL      = "internal"       // 500
+	EUNAVAILABLE   = "unavailable"    // 503: a dependency is down
+	ENOTSUPPORTED  = "not_supported"  // 422: the provider cannot do it
+	EMISSINGCONFIG = "missing_config" // 422: e.g. payment_provider_code needed
+)
+
+// Error is a domain error that the API layer renders in each dialect's shape.
+type Error struct {
+	Code    string
+	Message string
+	// Fields maps a request field (dialect-neutral snake_case name) to
+	// reasons such as "value_is_mandatory" or "invalid_value".
+	Fields map[string][]string
+	// Resource names what was not found or duplicated ("customer").
+	Resource string
+}
+
+func (e *Error) Error() string {
+	if len(e.Fields) == 0 {
+		return fmt.Sprintf("paysync: %s: %s", e.Code, e.Message)
+	}
+	return fmt.Sprintf("paysync: %s: %s (%s)", e.Code, e.Message, e.fieldList())
+}
+
+func (e *Error) fieldList() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k, v := range e.Fields {
+		keys = append(keys, k+": "+strings.Join(v, ","))
+	}
+	sort.Strings(keys)
+	return strings.Join(keys, "; ")
+}
+
+// Errorf returns an *Error with a formatted message.
+func Errorf(code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// ErrorCode returns the code of err's *Error, EINTERNAL for any other error,
+// and "" for nil.
+func ErrorCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return EINTERNAL
+}
+
+// Validation collects per-field problems; Err returns nil when there are none.
+type Validation map[string][]string
+
+// Add records reason for field.
+func (v Validation) Add(field, reason string) { v[field] = append(v[field], reason) }
+
+// Err returns the collected problems as an EINVALID *Error, or nil.
+func (v Validation) Err() error {
+	if len(v) == 0 {
+		return nil
+	}
+	return &Error{Code: EINVALID, Message: "validation errors", Fields: v}
+}

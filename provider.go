@@ -1,0 +1,126 @@
+package paysync
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ProviderKind names a payment provider.
+type ProviderKind string
+
+const (
+	Stripe     ProviderKind = "stripe"
+	Adyen      ProviderKind = "adyen"
+	GoCardless ProviderKind = "gocardless"
+	Braintree  ProviderKind = "braintree"
+)
+
+// ProviderKinds lists every provider paysync syncs to.
+var ProviderKinds = []ProviderKind{Stripe, Adyen, GoCardless, Braintree}
+
+// ParseProviderKind accepts the request values the dialects use.
+func ParseProviderKind(s string) (ProviderKind, bool) {
+	for _, k := range ProviderKinds {
+		if string(k) == s {
+			return k, true
+		}
+	}
+	return "", false
+}
+
+// Provider is what every adapter implements. Both calls must be safe to
+// repeat: the sync job runs at least once.
+type Provider interface {
+	// CreateCustomer creates the customer at the provider, or returns the
+	// one an earlier attempt of the same link generation created.
+	CreateCustomer(ctx context.Context, req CreateCustomerRequest) (providerCustomerID string, err error)
+	// CustomerStatus verifies that the provider customer exists and reads
+	// whether it has a usable payment method. A missing customer is a
+	// permanent *ProviderError with Code "customer_not_found".
+	CustomerStatus(ctx context.Context, providerCustomerID string) (CustomerStatus, error)
+}
+
+// CreateCustomerRequest is what an adapter gets to create a customer.
+type CreateCustomerRequest struct {
+	Customer *Customer
+	Link     *ProviderLink
+	// IdempotencyKey is derived from (link, generation); adapters send it
+	// as the provider's idempotency key or use it to derive one.
+	IdempotencyKey string
+}
+
+// CustomerStatus is what paysync mirrors from the provider.
+type CustomerStatus struct {
+	HasPaymentMethod bool
+}
+
+// ProviderError is a classified provider failure: the one place where
+// "retry" or "give up" is decided.
+type ProviderError struct {
+	Provider   ProviderKind  `json:"provider"`
+	Code       string        `json:"code"`
+	Message    string        `json:"message"`
+	HTTPStatus int           `json:"http_status,omitempty"`
+	Retryable  bool          `json:"retryable"`
+	RetryAfter time.Duration `json:"-"`
+}
+
+func (e *ProviderError) Error() string {
+	kind := "permanent"
+	if e.Retryable {
+		kind = "retryable"
+	}
+	return fmt.Sprintf("%s: %s error %s (http %d): %s", e.Provider, kind, e.Code, e.HTTPStatus, e.Message)
+}
+
+// CodeCustomerNotFound is the ProviderError code for a provider customer
+// id that does not exist.
+const CodeCustomerNotFound = "customer_not_found"
+
+// AsProviderError classifies any error from an adapter. Errors that are not
+// a *ProviderError (network failures, timeouts) are retryable.
+func AsProviderError(kind ProviderKind, err error) *ProviderError {
+	var pe *ProviderError
+	if errors.As(err, &pe) {
+		return pe
+	}
+	code := "network_error"
+	if errors.Is(err, context.DeadlineExceeded) {
+		code = "timeout"
+	}
+	return &ProviderError{Provider: kind, Code: code, Message: err.Error(), Retryable: true}
+}
+
+// IsRetryable reports whether err is worth another attempt.
+func IsRetryable(err error) bool { return AsProviderError("", err).Retryable }
+
+// Connection is one configured account at one provider for one
+// organization, chosen by (Provider, Code) as Lago does.
+type Connection struct {
+	OrganizationID string
+	Provider       ProviderKind
+	Code           string
+	// Credentials are provider-specific (secret_key, api_key, merchant_account,
+	// access_token, merchant_id, public_key, private_key, ...).
+	Credentials map[string]string `json:"-"`
+	// BaseURL overrides the provider's endpoint (a mock or sandbox).
+	BaseURL string
+	// RateLimit caps requests per second to the provider from one process; 0 means none.
+	RateLimit float64
+	// SyncNewCustomers links every new customer of the organization that
+	// names no provider to this connection, with sync_with_provider on.
+	SyncNewCustomers bool
+	// Sandbox marks a connection served by paysync's in-process emulator.
+	Sandbox bool
+}
+
+// Connections finds an organization's provider connections.
+type Connections interface {
+	// List returns the organization's connections of kind, all kinds when kind is "".
+	List(orgID string, kind ProviderKind) []Connection
+	// Provider returns the adapter for one connection, or an *Error with
+	// code ENOTFOUND when there is no such connection.
+	Provider(orgID string, kind ProviderKind, code string) (Provider, error)
+}
