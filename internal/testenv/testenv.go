@@ -274,3 +274,20 @@ func lockFile(t testing.TB, path string) func() {
 		f.Close()
 	}
 }
+
+// WaitTCP waits until addr accepts connections, or fails the test.
+func WaitTCP(t testing.TB, addr string, within time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		c, err := net.DialTimeout("tcp", addr, time.Second)
+		if err == nil {
+			c.Close()
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s did not accept connections within %s: %v", addr, within, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

@@ -1,0 +1,277 @@
+// Package config loads paysync's configuration from the environment and an
+// optional YAML file, and validates it so that a bad setting stops start-up
+// with one line naming the field.
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"os"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/paysync/paysync"
+)
+
+// DefaultOrganization is the organization PAYSYNC_API_KEY authenticates.
+const DefaultOrganization = "default"
+
+// Config is everything paysync needs to start.
+type Config struct {
+	Addr string
+	// DatabaseURL is a postgres:// URL or a SQLite file path.
+	DatabaseURL string
+	// RedisURL is empty for the in-process Redis.
+	RedisURL string
+	// RedisClusterAddrs, when set, selects Redis Cluster instead of RedisURL.
+	RedisClusterAddrs []string
+	// APIKey is PAYSYNC_API_KEY: a key for the default organization.
+	APIKey string
+	// Queue is the asynq queue name, so that several deployments can share one Redis.
+	Queue string
+
+	Organizations []Organization
+
+	// InlineTimeout bounds the provider work of a sync=true request.
+	InlineTimeout time.Duration
+	// ReconcileInterval is how often pending links are re-enqueued, and
+	// ReconcileAfter how long a link must have been pending first.
+	ReconcileInterval time.Duration
+	ReconcileAfter    time.Duration
+	// Concurrency is the number of sync jobs one worker runs at once.
+	Concurrency int
+	// PollInterval is how often an idle worker looks for tasks.
+	PollInterval time.Duration
+	// MaxRetry is how many times a retryable sync is retried before it fails.
+	MaxRetry int
+	// RetryBase is the first retry delay; it doubles up to RetryMax.
+	RetryBase time.Duration
+	RetryMax  time.Duration
+	// ShutdownTimeout bounds a graceful stop.
+	ShutdownTimeout time.Duration
+	// LogFormat is text or json.
+	LogFormat string
+}
+
+// Organization is a tenant from the configuration file.
+type Organization struct {
+	Name        string       `yaml:"name"`
+	APIKeys     []string     `yaml:"api_keys"`
+	Connections []Connection `yaml:"connections"`
+}
+
+// Connection is a provider connection from the configuration file.
+type Connection struct {
+	Provider         string            `yaml:"provider"`
+	Code             string            `yaml:"code"`
+	Credentials      map[string]string `yaml:"credentials"`
+	BaseURL          string            `yaml:"base_url"`
+	RateLimit        float64           `yaml:"rate_limit"`
+	SyncNewCustomers bool              `yaml:"sync_new_customers"`
+}
+
+type file struct {
+	Organizations []Organization `yaml:"organizations"`
+}
+
+// Load reads the configuration through getenv (os.Getenv in production).
+func Load(getenv func(string) string) (*Config, error) {
+	c := &Config{
+		Addr:        envOr(getenv, "PAYSYNC_ADDR", ":8080"),
+		DatabaseURL: envOr(getenv, "DATABASE_URL", "paysync.db"),
+		RedisURL:    getenv("REDIS_URL"),
+		APIKey:      getenv("PAYSYNC_API_KEY"),
+		Queue:       envOr(getenv, "PAYSYNC_QUEUE", "paysync"),
+		LogFormat:   envOr(getenv, "PAYSYNC_LOG_FORMAT", "text"),
+	}
+	if v := getenv("REDIS_CLUSTER_ADDRS"); v != "" {
+		c.RedisClusterAddrs = strings.Split(v, ",")
+	}
+	durations := []struct {
+		env string
+		dst *time.Duration
+		def time.Duration
+	}{
+		{"PAYSYNC_INLINE_TIMEOUT", &c.InlineTimeout, 10 * time.Second},
+		{"PAYSYNC_RECONCILE_INTERVAL", &c.ReconcileInterval, 30 * time.Second},
+		{"PAYSYNC_RECONCILE_AFTER", &c.ReconcileAfter, time.Minute},
+		{"PAYSYNC_POLL_INTERVAL", &c.PollInterval, 100 * time.Millisecond},
+		{"PAYSYNC_RETRY_BASE", &c.RetryBase, time.Second},
+		{"PAYSYNC_RETRY_MAX", &c.RetryMax, 10 * time.Minute},
+		{"PAYSYNC_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 30 * time.Second},
+	}
+	for _, d := range durations {
+		*d.dst = d.def
+		if v := getenv(d.env); v != "" {
+			parsed, err := time.ParseDuration(v)
+			if err != nil || parsed <= 0 {
+				return nil, fmt.Errorf("config: %s: %q is not a positive duration such as 10s", d.env, v)
+			}
+			*d.dst = parsed
+		}
+	}
+	ints := []struct {
+		env string
+		dst *int
+		def int
+	}{
+		{"PAYSYNC_CONCURRENCY", &c.Concurrency, 20},
+		{"PAYSYNC_MAX_RETRY", &c.MaxRetry, 20},
+	}
+	for _, i := range ints {
+		*i.dst = i.def
+		if v := getenv(i.env); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || (n == 0 && i.env == "PAYSYNC_CONCURRENCY") {
+				return nil, fmt.Errorf("config: %s: %q is not a valid count", i.env, v)
+			}
+			*i.dst = n
+		}
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		return nil, fmt.Errorf("config: PAYSYNC_LOG_FORMAT: %q is not text or json", c.LogFormat)
+	}
+	if c.RedisURL != "" {
+		if _, err := url.Parse(c.RedisURL); err != nil || !strings.Contains(c.RedisURL, "://") {
+			return nil, fmt.Errorf("config: REDIS_URL: %q is not a redis:// URL", c.RedisURL)
+		}
+	}
+	if path := getenv("PAYSYNC_CONFIG"); path != "" {
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: PAYSYNC_CONFIG: %v", err)
+		}
+		orgs, err := parseFile(raw, getenv)
+		if err != nil {
+			return nil, fmt.Errorf("config: %s: %v", path, err)
+		}
+		c.Organizations = orgs
+	}
+	return c, nil
+}
+
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+var envRef = regexp.MustCompile(`\$\{([A-Za-z_][A-Za-z0-9_]*)\}`)
+
+// expand replaces ${VAR} references; an unset variable is an error, so a
+// missing secret never becomes an empty credential silently.
+func expand(field, v string, getenv func(string) string) (string, error) {
+	var missing string
+	out := envRef.ReplaceAllStringFunc(v, func(ref string) string {
+		name := envRef.FindStringSubmatch(ref)[1]
+		val := getenv(name)
+		if val == "" && missing == "" {
+			missing = name
+		}
+		return val
+	})
+	if missing != "" {
+		return "", fmt.Errorf("%s: environment variable %s is not set", field, missing)
+	}
+	return out, nil
+}
+
+var codePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$`)
+
+func parseFile(raw []byte, getenv func(string) string) ([]Organization, error) {
+	var f file
+	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil {
+		// yaml.v3 lists problems on several lines; start-up errors are one line.
+		return nil, fmt.Errorf("%s", strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " "))
+	}
+	names := map[string]bool{}
+	for i := range f.Organizations {
+		o := &f.Organizations[i]
+		at := fmt.Sprintf("organizations[%d]", i)
+		if o.Name == "" {
+			return nil, fmt.Errorf("%s.name is required", at)
+		}
+		if names[o.Name] {
+			return nil, fmt.Errorf("%s.name: %q is used twice", at, o.Name)
+		}
+		names[o.Name] = true
+		for j, k := range o.APIKeys {
+			field := fmt.Sprintf("%s.api_keys[%d]", at, j)
+			v, err := expand(field, k, getenv)
+			if err != nil {
+				return nil, err
+			}
+			if len(v) < 16 {
+				return nil, fmt.Errorf("%s: an API key needs at least 16 characters", field)
+			}
+			o.APIKeys[j] = v
+		}
+		codes := map[string]bool{}
+		for j := range o.Connections {
+			cn := &o.Connections[j]
+			cat := fmt.Sprintf("%s.connections[%d]", at, j)
+			if _, ok := paysync.ParseProviderKind(cn.Provider); !ok {
+				return nil, fmt.Errorf("%s.provider: %q is not one of stripe, adyen, gocardless, braintree", cat, cn.Provider)
+			}
+			if cn.Code == "" {
+				cn.Code = cn.Provider
+			}
+			if !codePattern.MatchString(cn.Code) {
+				return nil, fmt.Errorf("%s.code: %q must be letters, digits, '_', '-' or '.'", cat, cn.Code)
+			}
+			if codes[cn.Code] {
+				return nil, fmt.Errorf("%s.code: %q is used twice in organization %q", cat, cn.Code, o.Name)
+			}
+			codes[cn.Code] = true
+			for k, v := range cn.Credentials {
+				val, err := expand(cat+".credentials."+k, v, getenv)
+				if err != nil {
+					return nil, err
+				}
+				cn.Credentials[k] = val
+			}
+			if cn.BaseURL != "" {
+				u, err := url.Parse(cn.BaseURL)
+				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+					return nil, fmt.Errorf("%s.base_url: %q is not an http(s) URL", cat, cn.BaseURL)
+				}
+			}
+			if cn.RateLimit < 0 {
+				return nil, fmt.Errorf("%s.rate_limit: must not be negative", cat)
+			}
+		}
+	}
+	return f.Organizations, nil
+}
+
+// DomainConnections turns an organization's configured connections into domain
+// connections for orgID.
+func (o Organization) DomainConnections(orgID string) []paysync.Connection {
+	out := make([]paysync.Connection, 0, len(o.Connections))
+	for _, c := range o.Connections {
+		out = append(out, paysync.Connection{
+			OrganizationID: orgID, Provider: paysync.ProviderKind(c.Provider), Code: c.Code,
+			Credentials: c.Credentials, BaseURL: c.BaseURL, RateLimit: c.RateLimit,
+			SyncNewCustomers: c.SyncNewCustomers,
+		})
+	}
+	return out
+}
+
+// HasConnections reports whether any organization configures a connection;
+// with none, paysync runs sandbox connections.
+func (c *Config) HasConnections() bool {
+	for _, o := range c.Organizations {
+		if len(o.Connections) > 0 {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,243 @@
+// Package app wires paysync's parts together for the commands: the store,
+// Redis, the provider registry with its sandbox emulators, the queue and
+// the service.
+package app
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/hibiken/asynq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/api"
+	"github.com/paysync/paysync/config"
+	"github.com/paysync/paysync/jobs"
+	"github.com/paysync/paysync/providers"
+	"github.com/paysync/paysync/providers/adyen"
+	"github.com/paysync/paysync/providers/adyenemu"
+	"github.com/paysync/paysync/providers/braintree"
+	"github.com/paysync/paysync/providers/braintreeemu"
+	"github.com/paysync/paysync/providers/gocardless"
+	"github.com/paysync/paysync/providers/gocardlessemu"
+	"github.com/paysync/paysync/providers/stripe"
+	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/store"
+)
+
+// App is paysync's wired-up parts, shared by the commands.
+type App struct {
+	Config   *config.Config
+	Logger   *slog.Logger
+	DB       *store.DB
+	RedisOpt asynq.RedisConnOpt
+	Redis    redis.UniversalClient
+	// EmbeddedRedis is set when no REDIS_URL is configured.
+	EmbeddedRedis *miniredis.Miniredis
+	StartedAt     time.Time
+	Sandbox       map[paysync.ProviderKind]http.Handler
+	Registry      *providers.Registry
+	Queue         *jobs.Queue
+	Syncer        *jobs.Syncer
+	Service       *paysync.Service
+	closers       []func() error
+}
+
+// NewLogger returns the logger the configuration asks for.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// OpenStore opens and migrates the database.
+func OpenStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	db, err := store.Open(ctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("migrate: %w", err)
+	}
+	return db, nil
+}
+
+// New opens the database and Redis, ensures organizations and keys, and
+// builds the provider registry, the queue and the service.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) (a *App, err error) {
+	a = &App{Config: cfg, Logger: log, StartedAt: time.Now()}
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if a.DB, err = OpenStore(ctx, cfg); err != nil {
+		return nil, err
+	}
+	a.closers = append(a.closers, a.DB.Close)
+	if err := a.openRedis(); err != nil {
+		return nil, err
+	}
+	conns, err := a.ensureOrganizations(ctx, stdout)
+	if err != nil {
+		return nil, err
+	}
+	factories := map[paysync.ProviderKind]providers.Factory{
+		paysync.Stripe: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return stripe.New(c, h) },
+		paysync.Adyen:  func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return adyen.New(c, h) },
+		paysync.GoCardless: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) {
+			return gocardless.New(c, h)
+		},
+		paysync.Braintree: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return braintree.New(c, h) },
+	}
+	a.Sandbox = map[paysync.ProviderKind]http.Handler{
+		paysync.Stripe: stripeemu.New(), paysync.Adyen: adyenemu.New(),
+		paysync.GoCardless: gocardlessemu.New(), paysync.Braintree: braintreeemu.New(),
+	}
+	if a.Registry, err = providers.NewRegistry(conns, factories, providers.Options{Sandbox: a.Sandbox}); err != nil {
+		return nil, fmt.Errorf("PAYSYNC_CONFIG: %w", err)
+	}
+	jobOpts := jobs.Options{Queue: cfg.Queue, MaxRetry: cfg.MaxRetry, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax, Retention: 24 * time.Hour}
+	client := asynq.NewClientFromRedisClient(a.Redis)
+	inspector := asynq.NewInspectorFromRedisClient(a.Redis)
+	a.Queue = &jobs.Queue{Client: client, Inspector: inspector, Options: jobOpts}
+	a.Syncer = &jobs.Syncer{Store: a.DB, Connections: a.Registry}
+	a.Service = &paysync.Service{
+		Store: a.DB, Connections: a.Registry, Queue: a.Queue, Syncer: a.Syncer,
+		InlineTimeout: cfg.InlineTimeout, Logger: log,
+	}
+	return a, nil
+}
+
+func (a *App) openRedis() error {
+	switch {
+	case len(a.Config.RedisClusterAddrs) > 0:
+		a.RedisOpt = asynq.RedisClusterClientOpt{Addrs: a.Config.RedisClusterAddrs}
+	case a.Config.RedisURL != "":
+		opt, err := asynq.ParseRedisURI(a.Config.RedisURL)
+		if err != nil {
+			return fmt.Errorf("REDIS_URL: %w", err)
+		}
+		a.RedisOpt = opt
+	default:
+		mr := miniredis.NewMiniRedis()
+		if err := mr.StartAddr("127.0.0.1:0"); err != nil {
+			return fmt.Errorf("in-process redis: %w", err)
+		}
+		a.EmbeddedRedis = mr
+		a.closers = append(a.closers, func() error { mr.Close(); return nil })
+		a.RedisOpt = asynq.RedisClientOpt{Addr: mr.Addr()}
+		a.Logger.Warn("REDIS_URL is not set: using an in-process Redis. The queue is NOT durable: " +
+			"pending syncs are re-enqueued from the database on restart, but set REDIS_URL for production")
+	}
+	rc, ok := a.RedisOpt.MakeRedisClient().(redis.UniversalClient)
+	if !ok {
+		return errors.New("REDIS_URL: unsupported redis connection")
+	}
+	a.Redis = rc
+	a.closers = append(a.closers, rc.Close)
+	return nil
+}
+
+// ensureOrganizations creates the configured organizations and their keys,
+// and returns every provider connection (sandbox ones when none is configured).
+func (a *App) ensureOrganizations(ctx context.Context, stdout io.Writer) ([]paysync.Connection, error) {
+	orgs := a.Config.Organizations
+	hasDefault := false
+	for _, o := range orgs {
+		hasDefault = hasDefault || o.Name == config.DefaultOrganization
+	}
+	if !hasDefault {
+		orgs = append([]config.Organization{{Name: config.DefaultOrganization}}, orgs...)
+	}
+	sandbox := !a.Config.HasConnections()
+	var conns []paysync.Connection
+	for _, o := range orgs {
+		org, err := a.DB.EnsureOrganization(ctx, o.Name)
+		if err != nil {
+			return nil, err
+		}
+		keys := o.APIKeys
+		if o.Name == config.DefaultOrganization && a.Config.APIKey != "" {
+			keys = append(keys, a.Config.APIKey)
+		}
+		for _, k := range keys {
+			if err := a.DB.AddAPIKey(ctx, org.ID, api.HashKey(k)); err != nil {
+				return nil, err
+			}
+		}
+		if o.Name == config.DefaultOrganization && len(keys) == 0 {
+			if err := a.firstKey(ctx, org, stdout); err != nil {
+				return nil, err
+			}
+		}
+		if !sandbox {
+			conns = append(conns, o.DomainConnections(org.ID)...)
+			continue
+		}
+		for _, kind := range paysync.ProviderKinds {
+			conns = append(conns, paysync.Connection{OrganizationID: org.ID, Provider: kind, Code: string(kind), Sandbox: true})
+		}
+	}
+	if sandbox {
+		a.Logger.Info("no provider connection configured: serving sandbox connections for stripe, adyen, gocardless and braintree from in-process emulators")
+	}
+	return conns, nil
+}
+
+// firstKey generates the default organization's first key, prints it once
+// and keeps only its hash.
+func (a *App) firstKey(ctx context.Context, org *paysync.Organization, stdout io.Writer) error {
+	n, err := a.DB.CountAPIKeys(ctx, org.ID)
+	if err != nil || n > 0 {
+		return err
+	}
+	key, err := NewKey()
+	if err != nil {
+		return err
+	}
+	if err := a.DB.AddAPIKey(ctx, org.ID, api.HashKey(key)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "\nGenerated an API key for organization %q (shown once, only its hash is stored):\n\n    %s\n\n", org.Name, key)
+	return nil
+}
+
+// NewKey returns a fresh random API key.
+func NewKey() (string, error) {
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	return "ps_" + base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// Ready reports whether the database and Redis answer.
+func (a *App) Ready(ctx context.Context) error {
+	if err := a.DB.Ping(ctx); err != nil {
+		return fmt.Errorf("database: %w", err)
+	}
+	if err := a.Redis.Ping(ctx).Err(); err != nil {
+		return fmt.Errorf("redis: %w", err)
+	}
+	return nil
+}
+
+// Close releases everything New opened.
+func (a *App) Close() {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		_ = a.closers[i]()
+	}
+	a.closers = nil
+}

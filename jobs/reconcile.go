@@ -1,0 +1,74 @@
+package jobs
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/paysync/paysync"
+)
+
+const storeTimeout = 10 * time.Second
+
+// Reconciler re-enqueues links left pending: the enqueue failed (Redis down
+// at request time), the in-process Redis lost its queue in a restart, or a
+// task was archived while its link stayed pending. It is safe to run in
+// every worker process: the TaskID makes duplicate enqueues no-ops.
+type Reconciler struct {
+	Store  paysync.Store
+	Queue  *Queue
+	Logger *slog.Logger
+	// Interval between passes; After is how long a link must have been
+	// pending before a pass touches it.
+	Interval time.Duration
+	After    time.Duration
+	// Batch caps the links one pass looks at.
+	Batch int
+}
+
+// Run makes passes until ctx ends. The first pass runs at once and, when
+// startedAt is set (a fresh in-process Redis), takes every link pending
+// since before it regardless of After.
+func (r *Reconciler) Run(ctx context.Context, startedAt time.Time) {
+	before := time.Now().Add(-r.After)
+	if !startedAt.IsZero() {
+		before = startedAt
+	}
+	for {
+		if n, err := r.Pass(ctx, before); err != nil {
+			r.Logger.Warn("reconcile pass failed", "err", err)
+		} else if n > 0 {
+			r.Logger.Info("reconciler re-enqueued pending links", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(r.Interval):
+		}
+		before = time.Now().Add(-r.After)
+	}
+}
+
+// Pass re-enqueues the links pending since before and reports how many
+// needed a new task.
+func (r *Reconciler) Pass(ctx context.Context, before time.Time) (int, error) {
+	batch := r.Batch
+	if batch <= 0 {
+		batch = 500
+	}
+	refs, err := r.Store.PendingLinks(ctx, before, batch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, ref := range refs {
+		enqueued, err := r.Queue.Ensure(ctx, ref)
+		if err != nil {
+			return n, err
+		}
+		if enqueued {
+			n++
+		}
+	}
+	return n, nil
+}

@@ -1,0 +1,117 @@
+// Package providers holds the registry of provider connections: it builds
+// one adapter per connection, each behind its own client-side rate limiter,
+// and serves sandbox connections from in-process emulators.
+package providers
+
+import (
+	"fmt"
+	"net/http"
+	"sort"
+
+	"golang.org/x/time/rate"
+
+	"github.com/paysync/paysync"
+)
+
+// Factory builds an adapter for one connection, sending through client.
+type Factory func(conn paysync.Connection, client *http.Client) (paysync.Provider, error)
+
+type connKey struct {
+	org  string
+	kind paysync.ProviderKind
+	code string
+}
+
+// Registry implements paysync.Connections.
+type Registry struct {
+	conns     map[string][]paysync.Connection // by organization id
+	providers map[connKey]paysync.Provider
+}
+
+var _ paysync.Connections = (*Registry)(nil)
+
+// Options tune how adapters reach their providers.
+type Options struct {
+	// Transport is the base transport (http.DefaultTransport when nil).
+	Transport http.RoundTripper
+	// Sandbox serves sandbox connections in-process: one emulator handler
+	// per provider kind.
+	Sandbox map[paysync.ProviderKind]http.Handler
+}
+
+// NewRegistry builds an adapter for every connection. A connection whose
+// adapter cannot be built (bad credentials) fails the whole start-up, naming it.
+func NewRegistry(conns []paysync.Connection, factories map[paysync.ProviderKind]Factory, opt Options) (*Registry, error) {
+	r := &Registry{conns: map[string][]paysync.Connection{}, providers: map[connKey]paysync.Provider{}}
+	base := opt.Transport
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	for _, c := range conns {
+		k := connKey{c.OrganizationID, c.Provider, c.Code}
+		if _, dup := r.providers[k]; dup {
+			return nil, fmt.Errorf("connection %s/%s is configured twice", c.Provider, c.Code)
+		}
+		factory, ok := factories[c.Provider]
+		if !ok {
+			return nil, fmt.Errorf("connection %s/%s: no adapter for provider %q", c.Provider, c.Code, c.Provider)
+		}
+		transport := base
+		if c.Sandbox {
+			h, ok := opt.Sandbox[c.Provider]
+			if !ok {
+				return nil, fmt.Errorf("connection %s/%s: no sandbox emulator for %q", c.Provider, c.Code, c.Provider)
+			}
+			transport = HandlerTransport{Handler: h}
+		}
+		if c.RateLimit > 0 {
+			transport = &rateLimited{limiter: rate.NewLimiter(rate.Limit(c.RateLimit), max(1, int(c.RateLimit))), next: transport}
+		}
+		p, err := factory(c, &http.Client{Transport: transport})
+		if err != nil {
+			return nil, fmt.Errorf("connection %s/%s: %w", c.Provider, c.Code, err)
+		}
+		r.providers[k] = p
+		r.conns[c.OrganizationID] = append(r.conns[c.OrganizationID], c)
+	}
+	for _, list := range r.conns {
+		sort.SliceStable(list, func(i, j int) bool { return list[i].Code < list[j].Code })
+	}
+	return r, nil
+}
+
+// List implements paysync.Connections.
+func (r *Registry) List(orgID string, kind paysync.ProviderKind) []paysync.Connection {
+	var out []paysync.Connection
+	for _, c := range r.conns[orgID] {
+		if kind == "" || c.Provider == kind {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Provider implements paysync.Connections.
+func (r *Registry) Provider(orgID string, kind paysync.ProviderKind, code string) (paysync.Provider, error) {
+	p, ok := r.providers[connKey{orgID, kind, code}]
+	if !ok {
+		return nil, &paysync.Error{Code: paysync.ENOTFOUND, Resource: "payment_provider",
+			Message: fmt.Sprintf("no %s connection with code %q", kind, code)}
+	}
+	return p, nil
+}
+
+// rateLimited holds each request until the connection's limiter allows it,
+// so that paysync stays under the provider's rate limit instead of
+// collecting 429s.
+type rateLimited struct {
+	limiter *rate.Limiter
+	next    http.RoundTripper
+}
+
+func (t *rateLimited) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := t.limiter.Wait(req.Context()); err != nil {
+		return nil, err
+	}
+	return t.next.RoundTrip(req)
+}
