@@ -1,0 +1,352 @@
+// Package stripeemu emulates the part of Stripe's API that paysync and
+// Stripe's own SDKs use for customers: create, read, update, delete, list
+// and search customers, list their payment methods, and Checkout Sessions
+// in setup mode, with Stripe's wire format, errors, authentication and
+// idempotency keys. It serves sandbox mode and tests; state lives in memory.
+//
+// Besides the API under /v1 it serves
+//
+//	/_faults                                  the fault plan (see package fault)
+//	POST|DELETE /_sandbox/customers/{id}/payment_methods
+//	                                          attach a test card / detach all
+//	GET|POST /checkout/{session}              the hosted page of a setup session
+package stripeemu
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paysync/paysync/providers/fault"
+)
+
+// idempotencyTTL is how long Stripe remembers an idempotency key.
+const idempotencyTTL = 24 * time.Hour
+
+// Emulator is an in-memory Stripe. It is an http.Handler, safe for
+// concurrent use.
+type Emulator struct {
+	// Faults is put in front of the /v1 API; its plan is served at /_faults.
+	Faults *fault.Injector
+
+	mu        sync.Mutex
+	offset    time.Duration // added to the wall clock, see Advance
+	customers map[string]*Customer
+	created   []string // customer ids, oldest first
+	methods   map[string]*paymentMethod
+	byOwner   map[string][]string // customer id -> payment method ids, oldest first
+	sessions  map[string]*session
+	replays   map[string]*replay
+
+	mux *http.ServeMux
+}
+
+// replay is the first response to an idempotent request.
+type replay struct {
+	method, path, params string
+	at                   time.Time
+	status               int
+	body                 []byte
+}
+
+// New returns an empty emulator.
+func New() *Emulator {
+	e := &Emulator{
+		Faults:    fault.New(writeFault, nil),
+		customers: map[string]*Customer{},
+		methods:   map[string]*paymentMethod{},
+		byOwner:   map[string][]string{},
+		sessions:  map[string]*session{},
+		replays:   map[string]*replay{},
+	}
+	e.routes()
+	return e
+}
+
+func (e *Emulator) routes() {
+	api := http.NewServeMux()
+	api.Handle("POST /v1/customers", e.call(e.createCustomer))
+	api.Handle("GET /v1/customers", e.call(e.listCustomers))
+	api.Handle("GET /v1/customers/search", e.call(e.searchCustomers))
+	api.Handle("GET /v1/customers/{id}", e.call(e.getCustomer))
+	api.Handle("POST /v1/customers/{id}", e.call(e.updateCustomer))
+	api.Handle("DELETE /v1/customers/{id}", e.call(e.deleteCustomer))
+	api.Handle("GET /v1/customers/{id}/payment_methods", e.call(e.listPaymentMethods))
+	api.Handle("POST /v1/checkout/sessions", e.call(e.createSession))
+	api.Handle("GET /v1/checkout/sessions/{id}", e.call(e.getSession))
+	api.Handle("/", e.call(unrecognized))
+
+	mux := http.NewServeMux()
+	// The fault plan is read per request so that tests may replace Faults.
+	mux.Handle("/v1/", authenticated(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.Faults.Wrap(api).ServeHTTP(w, r)
+	})))
+	mux.Handle("/_faults", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		e.Faults.Handler().ServeHTTP(w, r)
+	}))
+	mux.Handle("POST /_sandbox/customers/{id}/payment_methods", authenticated(http.HandlerFunc(e.sandboxAttach)))
+	mux.Handle("DELETE /_sandbox/customers/{id}/payment_methods", authenticated(http.HandlerFunc(e.sandboxDetach)))
+	mux.HandleFunc("GET /checkout/{id}", e.checkoutPage)
+	mux.HandleFunc("POST /checkout/{id}", e.checkoutComplete)
+	mux.Handle("/", e.call(unrecognized))
+	e.mux = mux
+}
+
+// ServeHTTP serves the emulated API.
+func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) { e.mux.ServeHTTP(w, r) }
+
+// Advance moves the emulator's clock forward, e.g. past the 24 hours after
+// which Stripe forgets idempotency keys.
+func (e *Emulator) Advance(d time.Duration) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.offset += d
+}
+
+func (e *Emulator) now() time.Time { return time.Now().Add(e.offset) }
+
+// request is one API call as a handler sees it; handlers run under e.mu.
+type request struct {
+	*http.Request
+	form url.Values
+}
+
+// handler answers a request with a status and a JSON body, or an error.
+type handler func(r *request) (status int, body any, err *apiError)
+
+// call runs h under the lock, renders its answer, and implements
+// Idempotency-Key for POST: a replay answers the first response with
+// Idempotent-Replayed: true; the same key with another request is an
+// idempotency_error. Only successes are remembered: Stripe saves no result
+// for a request that failed validation.
+func (e *Emulator) call(h handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Request-Id", newID("req_", 14))
+		if err := r.ParseForm(); err != nil {
+			writeError(w, invalid("", "Invalid request body: %v", err))
+			return
+		}
+		e.mu.Lock()
+		defer e.mu.Unlock()
+
+		key := strings.TrimSpace(r.Header.Get("Idempotency-Key"))
+		if r.Method != http.MethodPost {
+			key = ""
+		}
+		if key != "" {
+			key = apiKey(r) + "\x00" + key
+			if rp, ok := e.replays[key]; ok && e.now().Sub(rp.at) < idempotencyTTL {
+				if rp.method != r.Method || rp.path != r.URL.Path {
+					writeError(w, &apiError{status: http.StatusBadRequest, typ: "idempotency_error",
+						message: "Keys for idempotent requests can only be used for the same endpoint they were first used for ('" +
+							rp.path + "' vs '" + r.URL.Path + "'). Try using a key other than the one you used if you meant to execute a different request."})
+					return
+				}
+				if rp.params != r.Form.Encode() {
+					writeError(w, &apiError{status: http.StatusBadRequest, typ: "idempotency_error",
+						message: "Keys for idempotent requests can only be used with the same parameters they were first used with. Try using a key other than the one you used if you meant to execute a different request."})
+					return
+				}
+				w.Header().Set("Idempotency-Key", r.Header.Get("Idempotency-Key"))
+				w.Header().Set("Idempotent-Replayed", "true")
+				writeRaw(w, rp.status, rp.body)
+				return
+			}
+		}
+
+		status, body, apiErr := h(&request{Request: r, form: r.Form})
+		if apiErr != nil {
+			writeError(w, apiErr)
+			return
+		}
+		raw, err := json.MarshalIndent(body, "", "  ")
+		if err != nil {
+			writeError(w, &apiError{status: http.StatusInternalServerError, typ: "api_error", message: err.Error()})
+			return
+		}
+		if key != "" {
+			e.replays[key] = &replay{method: r.Method, path: r.URL.Path, params: r.Form.Encode(), at: e.now(), status: status, body: raw}
+			w.Header().Set("Idempotency-Key", r.Header.Get("Idempotency-Key"))
+		}
+		writeRaw(w, status, raw)
+	})
+}
+
+func unrecognized(r *request) (int, any, *apiError) {
+	return 0, nil, &apiError{status: http.StatusNotFound, typ: "invalid_request_error",
+		message: "Unrecognized request URL (" + r.Method + ": " + r.URL.Path + "). Please see https://stripe.com/docs or we can help at https://support.stripe.com/."}
+}
+
+// authenticated accepts what a test-mode Stripe account accepts: a secret
+// or restricted test key, as a Bearer token or as the basic-auth user.
+func authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := apiKey(r)
+		var e *apiError
+		switch {
+		case key == "":
+			e = &apiError{status: http.StatusUnauthorized, typ: "invalid_request_error",
+				message: "You did not provide an API key. You need to provide your API key in the Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY'). See https://stripe.com/docs/api#authentication for details, or we can help at https://support.stripe.com/."}
+		case !strings.HasPrefix(key, "sk_test_") && !strings.HasPrefix(key, "rk_test_"):
+			e = &apiError{status: http.StatusUnauthorized, typ: "invalid_request_error", code: "api_key_invalid",
+				message: "Invalid API Key provided: " + mask(key)}
+		}
+		if e != nil {
+			w.Header().Set("Request-Id", newID("req_", 14))
+			writeError(w, e)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func apiKey(r *http.Request) string {
+	if user, _, ok := r.BasicAuth(); ok {
+		return user
+	}
+	auth := r.Header.Get("Authorization")
+	if len(auth) > 7 && strings.EqualFold(auth[:7], "bearer ") {
+		return strings.TrimSpace(auth[7:])
+	}
+	return ""
+}
+
+// mask hides a key but its last four characters, as Stripe does.
+func mask(key string) string {
+	if len(key) <= 4 {
+		return strings.Repeat("*", len(key))
+	}
+	return strings.Repeat("*", len(key)-4) + key[len(key)-4:]
+}
+
+func writeError(w http.ResponseWriter, e *apiError) { writeJSON(w, e.status, e.wire()) }
+
+func writeJSON(w http.ResponseWriter, status int, body any) {
+	raw, err := json.MarshalIndent(body, "", "  ")
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	writeRaw(w, status, raw)
+}
+
+func writeRaw(w http.ResponseWriter, status int, raw []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Stripe-Version", "2023-10-16")
+	w.WriteHeader(status)
+	_, _ = w.Write(append(bytes.Clone(raw), '\n'))
+}
+
+const idAlphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+// newID returns prefix followed by n random base-62 characters.
+func newID(prefix string, n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	for i := range b {
+		b[i] = idAlphabet[int(b[i])%len(idAlphabet)]
+	}
+	return prefix + string(b)
+}
+
+// AttachPaymentMethod attaches a new test card to the customer and makes it
+// the invoice default, as completing a setup session would. It returns the
+// payment method id.
+func (e *Emulator) AttachPaymentMethod(customerID string) (string, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	pm, err := e.attach(customerID)
+	if err != nil {
+		return "", err
+	}
+	return pm.id, nil
+}
+
+// ErrNoCustomer is returned by the helpers for an unknown or deleted customer.
+var ErrNoCustomer = errors.New("stripeemu: no such customer")
+
+func (e *Emulator) attach(customerID string) (*paymentMethod, error) {
+	c, ok := e.customers[customerID]
+	if !ok || c.Deleted {
+		return nil, ErrNoCustomer
+	}
+	now := e.now()
+	pm := &paymentMethod{id: newID("pm_", 24), customer: customerID, created: now.Unix(), expYear: now.Year() + 3}
+	e.methods[pm.id] = pm
+	e.byOwner[customerID] = append(e.byOwner[customerID], pm.id)
+	c.DefaultPaymentMethod = pm.id
+	return pm, nil
+}
+
+// DetachPaymentMethods detaches every payment method of the customer and
+// clears its defaults.
+func (e *Emulator) DetachPaymentMethods(customerID string) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	_, err := e.detach(customerID)
+	return err
+}
+
+func (e *Emulator) detach(customerID string) (int, error) {
+	c, ok := e.customers[customerID]
+	if !ok || c.Deleted {
+		return 0, ErrNoCustomer
+	}
+	ids := e.byOwner[customerID]
+	for _, id := range ids {
+		e.methods[id].customer = ""
+	}
+	delete(e.byOwner, customerID)
+	c.DefaultPaymentMethod = ""
+	c.DefaultSource = ""
+	return len(ids), nil
+}
+
+// CustomerCount counts the customers created so far, deleted ones
+// included, so that a test can prove no duplicate was ever made.
+func (e *Emulator) CustomerCount() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return len(e.created)
+}
+
+// Customer returns a copy of the customer with id, deleted ones included.
+func (e *Emulator) Customer(id string) (Customer, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c, ok := e.customers[id]
+	if !ok {
+		return Customer{}, false
+	}
+	return c.clone(), true
+}
+
+func (e *Emulator) sandboxAttach(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id := r.PathValue("id")
+	pm, err := e.attach(id)
+	if err != nil {
+		writeError(w, noSuch(http.StatusNotFound, "customer", id, "customer"))
+		return
+	}
+	writeJSON(w, http.StatusOK, pm.wire())
+}
+
+func (e *Emulator) sandboxDetach(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id := r.PathValue("id")
+	n, err := e.detach(id)
+	if err != nil {
+		writeError(w, noSuch(http.StatusNotFound, "customer", id, "customer"))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"customer": id, "detached": n})
+}
