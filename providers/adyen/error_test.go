@@ -1,0 +1,58 @@
+package adyen
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"github.com/paysync/paysync"
+)
+
+func TestRetryAfter(t *testing.T) {
+	t.Parallel()
+	for in, want := range map[string]time.Duration{"": 0, "3": 3 * time.Second, "-1": 0, "soon": 0, "0": 0} {
+		if got := retryAfter(in); got != want {
+			t.Errorf("retryAfter(%q) = %s, want %s", in, got, want)
+		}
+	}
+	date := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
+	if got := retryAfter(date); got < 58*time.Minute || got > time.Hour {
+		t.Errorf("retryAfter(%q) = %s, want about an hour", date, got)
+	}
+}
+
+// The library panics on error bodies whose fields have unexpected types;
+// the adapter must turn that into a retryable error, not crash.
+func TestMalformedErrorBodyIsRetryable(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write([]byte(`{"status":502,"errorCode":"000","message":null}`))
+	}))
+	defer srv.Close()
+	p, err := New(paysync.Connection{Credentials: map[string]string{"api_key": "k", "merchant_account": "M"}, BaseURL: srv.URL}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.CustomerStatus(context.Background(), "shopper")
+	var pe *paysync.ProviderError
+	if !errors.As(err, &pe) || !pe.Retryable || pe.Code != "invalid_response" {
+		t.Fatalf("got %v, want retryable invalid_response", err)
+	}
+}
+
+func TestFitKey(t *testing.T) {
+	t.Parallel()
+	short := "paysync-0b9f3a7e-6c1d-4f5e-9a2b-3c4d5e6f7a8b-12"
+	if fitKey(short) != short {
+		t.Error("a key within 64 characters was changed")
+	}
+	long := short + short
+	if k := fitKey(long); len(k) != 64 || k != fitKey(long) || k == fitKey(long+"x") {
+		t.Errorf("fitKey(long) = %q: want a stable, distinct 64-character key", k)
+	}
+}
