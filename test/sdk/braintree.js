@@ -1,0 +1,102 @@
+// Drives paysync's Braintree emulator with the official Braintree Node SDK
+// and prints, as one JSON object, what the SDK parsed from its answers.
+//
+// Env: BRAINTREE_URL (http://host:port of the emulator), BRAINTREE_MERCHANT_ID,
+// BRAINTREE_PUBLIC_KEY, BRAINTREE_PRIVATE_KEY, CUSTOMER_ID.
+"use strict";
+
+const braintree = require("braintree");
+
+function gateway(privateKey) {
+  const url = new URL(process.env.BRAINTREE_URL);
+  // The SDK takes host and port apart; ssl=false speaks plain HTTP. The
+  // auth URL is only used for OAuth, which this script does not touch.
+  const environment = new braintree.Environment(url.hostname, url.port, "http://auth.invalid", false);
+  return new braintree.BraintreeGateway({
+    environment,
+    merchantId: process.env.BRAINTREE_MERCHANT_ID,
+    publicKey: process.env.BRAINTREE_PUBLIC_KEY,
+    privateKey,
+  });
+}
+
+function summary(customer) {
+  return {
+    id: customer.id,
+    firstName: customer.firstName,
+    lastName: customer.lastName,
+    company: customer.company,
+    email: customer.email,
+    createdAt: customer.createdAt,
+    paymentMethods: customer.paymentMethods.map((pm) => ({
+      token: pm.token,
+      kind: pm.constructor.name,
+      default: pm.default,
+      last4: pm.last4,
+    })),
+  };
+}
+
+async function errorType(promise) {
+  try {
+    await promise;
+    return "none";
+  } catch (err) {
+    return err.type;
+  }
+}
+
+async function main() {
+  const gw = gateway(process.env.BRAINTREE_PRIVATE_KEY);
+  const id = process.env.CUSTOMER_ID;
+  const attrs = { id, firstName: "Ada", lastName: "Lovelace", company: "Analytical Engines", email: "ada@example.com" };
+
+  const created = await gw.customer.create(attrs);
+  if (!created.success) throw new Error("create failed: " + created.message);
+
+  const duplicate = await gw.customer.create(attrs);
+  const found = await gw.customer.find(id);
+
+  const vaulted = await gw.paymentMethod.create({
+    customerId: id,
+    paymentMethodNonce: braintree.Test.Nonces.Transactable,
+  });
+  if (!vaulted.success) throw new Error("payment method failed: " + vaulted.message);
+  const again = await gw.customer.find(id);
+  const method = await gw.paymentMethod.find(vaulted.paymentMethod.token);
+
+  const badNonce = await gw.paymentMethod.create({ customerId: id, paymentMethodNonce: "not-a-nonce" });
+
+  process.stdout.write(
+    JSON.stringify({
+      created: summary(created.customer),
+      duplicate: {
+        success: duplicate.success,
+        message: duplicate.message,
+        errors: duplicate.errors.for("customer").on("id").map((e) => ({ code: e.code, attribute: e.attribute })),
+      },
+      found: summary(found),
+      vaulted: {
+        success: vaulted.success,
+        kind: vaulted.paymentMethod.constructor.name,
+        token: vaulted.paymentMethod.token,
+        customerId: vaulted.paymentMethod.customerId,
+        cardType: vaulted.paymentMethod.cardType,
+        maskedNumber: vaulted.paymentMethod.maskedNumber,
+        default: vaulted.paymentMethod.default,
+      },
+      again: summary(again),
+      methodFound: { token: method.token, customerId: method.customerId },
+      badNonce: { success: badNonce.success, codes: badNonce.errors.deepErrors().map((e) => e.code) },
+      notFound: await errorType(gw.customer.find("no_such_customer")),
+      badKey: await errorType(gateway("wrong-private-key").customer.find(id)),
+      deleted: await errorType(gw.customer.delete(id)),
+      goneAfterDelete: await errorType(gw.customer.find(id)),
+    }) + "\n"
+  );
+}
+
+main().catch((err) => {
+  process.stderr.write(String((err && err.stack) || err) + "\n");
+  process.exit(1);
+});
