@@ -1,0 +1,401 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/paysync/paysync"
+)
+
+var (
+	// selectCustomer reads a customer with its link, if any.
+	selectCustomer = "SELECT c.sequential_id, " + columnList("c", customerColumns) + ", " + columnList("l", linkColumns) +
+		" FROM customers c LEFT JOIN provider_links l ON l.customer_id = c.id"
+
+	insertCustomer = "INSERT INTO customers (" + strings.Join(customerColumns, ", ") + ") VALUES (" +
+		placeholders(1, len(customerColumns)) + ") ON CONFLICT (organization_id, external_id) DO NOTHING RETURNING sequential_id"
+	// updateCustomer sets every column but id ($1): PostgreSQL wants every
+	// parameter used, and unchanged values cost nothing.
+	updateCustomer = "UPDATE customers SET " + assignments(customerColumns[1:], 2) + " WHERE id = $1"
+
+	upsertLink = "INSERT INTO provider_links (" + strings.Join(linkColumns, ", ") + ") VALUES (" +
+		placeholders(1, len(linkColumns)) + ") ON CONFLICT (customer_id) DO UPDATE SET " + excludedAssignments(linkColumns)
+)
+
+func assignments(cols []string, from int) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = fmt.Sprintf("%s = $%d", c, from+i)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func excludedAssignments(cols []string) string {
+	parts := make([]string, len(cols))
+	for i, c := range cols {
+		parts[i] = c + " = excluded." + c
+	}
+	return strings.Join(parts, ", ")
+}
+
+// errInsertRace: another transaction inserted the same external id first.
+var errInsertRace = errors.New("store: concurrent insert of the same customer")
+
+// maxUpsertAttempts bounds the retries after losing an insert race. A retry
+// finds the winner's row and locks it, so it cannot lose again unless that
+// row is deleted in between; three attempts are plenty.
+const maxUpsertAttempts = 3
+
+func notFound() error {
+	return &paysync.Error{Code: paysync.ENOTFOUND, Resource: "customer", Message: "customer not found"}
+}
+
+// UpsertCustomer implements paysync.Store. When two transactions race to
+// insert one new external id, the loser runs again, calling change a second
+// time with the winner's row: change must only compute, never act outside
+// the store, and must not write through the store itself (on SQLite the
+// one writer connection is taken). A write that changes nothing (same
+// fields, same link) is skipped, so updated_at moves only when the customer
+// or its link changes.
+// Sequential ids come from one database-wide sequence: unique and
+// increasing within an organization, with gaps.
+func (db *DB) UpsertCustomer(ctx context.Context, orgID, externalID string, change func(existing *paysync.Customer) (*paysync.Customer, error)) (*paysync.Customer, bool, error) {
+	for attempt := 1; ; attempt++ {
+		c, created, err := db.upsertOnce(ctx, orgID, externalID, change)
+		if errors.Is(err, errInsertRace) && attempt < maxUpsertAttempts {
+			continue
+		}
+		return c, created, err
+	}
+}
+
+func (db *DB) upsertOnce(ctx context.Context, orgID, externalID string, change func(*paysync.Customer) (*paysync.Customer, error)) (c *paysync.Customer, created bool, err error) {
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		existing, err := db.lockCustomer(ctx, tx, orgID, externalID)
+		if err != nil {
+			return err
+		}
+		// What is stored now, taken before change may edit existing in place.
+		var before, linkBefore *snapshot
+		if existing != nil {
+			before = &snapshot{values: values(customerFields, existing), id: existing.ID, seq: existing.SequentialID,
+				created: existing.CreatedAt, updated: existing.UpdatedAt,
+				metadata: append([]paysync.Metadata(nil), existing.Metadata...)}
+			if l := existing.Link; l != nil {
+				linkBefore = &snapshot{values: values(linkFields, l), updated: l.UpdatedAt}
+			}
+		}
+		c, err = change(existing)
+		if err != nil {
+			return err
+		}
+		if c == nil {
+			return errors.New("store: UpsertCustomer: change returned no customer")
+		}
+		if err := prepareCustomer(c, orgID, externalID, before); err != nil {
+			return err
+		}
+		created = existing == nil
+		return db.writeCustomer(ctx, tx, c, before, linkBefore)
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	return c, created, nil
+}
+
+// snapshot is a stored customer or link row as query arguments, plus what
+// the store keeps across updates.
+type snapshot struct {
+	values   []any
+	id       string
+	seq      int64
+	created  time.Time
+	updated  time.Time
+	metadata []paysync.Metadata
+}
+
+// lockCustomer loads the customer with its link and write-locks both.
+func (db *DB) lockCustomer(ctx context.Context, tx *sql.Tx, orgID, externalID string) (*paysync.Customer, error) {
+	c := &paysync.Customer{}
+	err := tx.QueryRowContext(ctx, "SELECT sequential_id, "+strings.Join(customerColumns, ", ")+
+		" FROM customers WHERE organization_id = $1 AND external_id = $2"+db.forUpdate(),
+		orgID, externalID).Scan(append([]any{&c.SequentialID}, dests(customerFields, c)...)...)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	// The link is read by a statement of its own, after the customer lock
+	// is held: a join locked only on customers would return the link as of
+	// before the wait (PostgreSQL re-checks only the locked row), and the
+	// lock on the link keeps RecordSync from changing it under us.
+	l := &paysync.ProviderLink{}
+	err = tx.QueryRowContext(ctx, "SELECT "+strings.Join(linkColumns, ", ")+
+		" FROM provider_links WHERE customer_id = $1"+db.forUpdate(), c.ID).Scan(dests(linkFields, l)...)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+	case err != nil:
+		return nil, err
+	default:
+		c.Link = l
+	}
+	return c, nil
+}
+
+// prepareCustomer fills what the store owns: ids, sequential id, creation
+// times, metadata identity; and normalizes values to what reads return.
+func prepareCustomer(c *paysync.Customer, orgID, externalID string, before *snapshot) error {
+	if c.OrganizationID == "" {
+		c.OrganizationID = orgID
+	}
+	if c.ExternalID == "" {
+		c.ExternalID = externalID
+	}
+	if c.OrganizationID != orgID || c.ExternalID != externalID {
+		return errors.New("store: UpsertCustomer: change altered the organization or external id")
+	}
+	t := now()
+	if before != nil {
+		if c.ID != "" && c.ID != before.id {
+			return errors.New("store: UpsertCustomer: change altered the customer id")
+		}
+		c.ID, c.SequentialID, c.CreatedAt = before.id, before.seq, before.created
+	} else {
+		if c.ID == "" {
+			c.ID = newID()
+		}
+		c.CreatedAt = normTime(c.CreatedAt)
+		if c.CreatedAt.IsZero() {
+			c.CreatedAt = t
+		}
+	}
+	var old []paysync.Metadata
+	if before != nil {
+		old = before.metadata
+	}
+	c.Metadata = mergeMetadata(old, c.Metadata, t)
+	// Empty and nil read back alike (NULL).
+	if len(c.TaxCodes) == 0 {
+		c.TaxCodes = nil
+	}
+	if len(c.ProviderPaymentMethods) == 0 {
+		c.ProviderPaymentMethods = nil
+	}
+	if len(c.Properties) == 0 {
+		c.Properties = nil
+	}
+	if l := c.Link; l != nil {
+		if l.ID == "" {
+			l.ID = newID()
+		}
+		l.CustomerID, l.OrganizationID = c.ID, c.OrganizationID
+		if l.State == "" {
+			l.State = paysync.SyncNone
+		}
+		l.PendingSince = normTime(l.PendingSince)
+		if l.SyncedAt != nil {
+			st := normTime(*l.SyncedAt)
+			l.SyncedAt = &st
+		}
+		if l.LastError != nil {
+			e := *l.LastError // not aliasing the caller's error value
+			l.LastError = &e
+		}
+	}
+	return nil
+}
+
+// mergeMetadata gives every item an id and creation time: an item whose
+// key was already stored keeps that item's, since callers send items
+// without them.
+func mergeMetadata(old, items []paysync.Metadata, t time.Time) []paysync.Metadata {
+	if len(items) == 0 {
+		return nil
+	}
+	byKey := make(map[string]paysync.Metadata, len(old))
+	for _, m := range old {
+		byKey[m.Key] = m
+	}
+	out := make([]paysync.Metadata, len(items))
+	for i, m := range items {
+		if prev, ok := byKey[m.Key]; ok && (m.ID == "" || m.ID == prev.ID) {
+			m.ID, m.CreatedAt = prev.ID, prev.CreatedAt
+			delete(byKey, m.Key) // a repeated key gets an id of its own
+		}
+		if m.ID == "" {
+			m.ID = newID()
+		}
+		m.CreatedAt = normTime(m.CreatedAt)
+		if m.CreatedAt.IsZero() {
+			m.CreatedAt = t
+		}
+		out[i] = m
+	}
+	return out
+}
+
+// writeCustomer writes c and its link, skipping statements that would not
+// change anything.
+func (db *DB) writeCustomer(ctx context.Context, tx *sql.Tx, c *paysync.Customer, before, linkBefore *snapshot) error {
+	t := now()
+	writeLink := false
+	if l := c.Link; l != nil {
+		if linkBefore != nil && unchanged(linkBefore.values, values(linkFields, l)) {
+			l.UpdatedAt = linkBefore.updated
+		} else {
+			l.UpdatedAt = t
+			writeLink = true
+		}
+	}
+	deleteLink := c.Link == nil && linkBefore != nil
+
+	switch {
+	case before == nil:
+		c.UpdatedAt = t
+		err := tx.QueryRowContext(ctx, insertCustomer, values(customerFields, c)...).Scan(&c.SequentialID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return errInsertRace
+		}
+		if err != nil {
+			return fmt.Errorf("store: insert customer: %w", err)
+		}
+	case writeLink || deleteLink || !unchanged(before.values, values(customerFields, c)):
+		c.UpdatedAt = t
+		if _, err := tx.ExecContext(ctx, updateCustomer, values(customerFields, c)...); err != nil {
+			return fmt.Errorf("store: update customer: %w", err)
+		}
+	default:
+		c.UpdatedAt = before.updated
+	}
+
+	if deleteLink {
+		if _, err := tx.ExecContext(ctx, "DELETE FROM provider_links WHERE customer_id = $1", c.ID); err != nil {
+			return fmt.Errorf("store: delete link: %w", err)
+		}
+	}
+	if writeLink {
+		if _, err := tx.ExecContext(ctx, upsertLink, values(linkFields, c.Link)...); err != nil {
+			return fmt.Errorf("store: write link: %w", err)
+		}
+	}
+	return nil
+}
+
+func newID() string {
+	// NewV7 fails only when the system's random source does.
+	return uuid.Must(uuid.NewV7()).String()
+}
+
+// Customer implements paysync.Store.
+func (db *DB) Customer(ctx context.Context, orgID string, by paysync.CustomerKey) (*paysync.Customer, error) {
+	var where string
+	var arg string
+	switch {
+	case by.ID != "":
+		where, arg = "c.id = $2", by.ID
+	case by.ExternalID != "":
+		where, arg = "c.external_id = $2", by.ExternalID
+	case by.Email != "":
+		// lower() folds ASCII only on SQLite; emails are compared as such.
+		where, arg = "lower(c.email) = lower($2)", by.Email
+	default:
+		return nil, paysync.Errorf(paysync.EINVALID, "a customer id, external id or email is required")
+	}
+	rows, err := db.ro.QueryContext(ctx, selectCustomer+" WHERE c.organization_id = $1 AND "+where+
+		" ORDER BY c.sequential_id LIMIT 1", orgID, arg)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := scanCustomers(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, notFound()
+	}
+	return cs[0], nil
+}
+
+// Customers implements paysync.Store. PerPage defaults to 20 and is capped
+// at 100; a Page below 1 is the first page.
+func (db *DB) Customers(ctx context.Context, orgID string, f paysync.CustomerFilter) ([]*paysync.Customer, int, error) {
+	page, perPage := max(f.Page, 1), f.PerPage
+	switch {
+	case perPage <= 0:
+		perPage = 20
+	case perPage > 100:
+		perPage = 100
+	}
+	var total int
+	if err := db.ro.QueryRowContext(ctx, "SELECT COUNT(*) FROM customers WHERE organization_id = $1", orgID).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	rows, err := db.ro.QueryContext(ctx, selectCustomer+" WHERE c.organization_id = $1 ORDER BY c.sequential_id LIMIT $2 OFFSET $3",
+		orgID, perPage, (page-1)*perPage)
+	if err != nil {
+		return nil, 0, err
+	}
+	cs, err := scanCustomers(rows)
+	if err != nil {
+		return nil, 0, err
+	}
+	return cs, total, nil
+}
+
+// DeleteCustomer implements paysync.Store; the link goes by ON DELETE CASCADE.
+func (db *DB) DeleteCustomer(ctx context.Context, orgID, customerID string) error {
+	res, err := db.rw.ExecContext(ctx, "DELETE FROM customers WHERE organization_id = $1 AND id = $2", orgID, customerID)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound()
+	}
+	return nil
+}
+
+// LinkCustomer implements paysync.Store.
+func (db *DB) LinkCustomer(ctx context.Context, linkID string) (*paysync.Customer, error) {
+	rows, err := db.ro.QueryContext(ctx, selectCustomer+" WHERE l.id = $1", linkID)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := scanCustomers(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, notFound()
+	}
+	return cs[0], nil
+}
+
+// scanCustomers reads rows of selectCustomer and closes them.
+func scanCustomers(rows *sql.Rows) ([]*paysync.Customer, error) {
+	defer rows.Close()
+	var out []*paysync.Customer
+	for rows.Next() {
+		c, l := &paysync.Customer{}, &paysync.ProviderLink{}
+		dest := append([]any{&c.SequentialID}, dests(customerFields, c)...)
+		if err := rows.Scan(append(dest, dests(linkFields, l)...)...); err != nil {
+			return nil, err
+		}
+		if l.ID != "" {
+			c.Link = l
+		}
+		out = append(out, c)
+	}
+	return out, rows.Err()
+}
