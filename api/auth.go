@@ -1,0 +1,153 @@
+package api
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/paysync/paysync"
+)
+
+// HashKey is how an API key is stored and looked up: hex SHA-256. Keys are
+// long random strings, so a plain hash is enough; no key is ever stored.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// Positive lookups are cached because every request authenticates: a
+// revoked key keeps working for at most keyCacheTTL in each process.
+const (
+	keyCacheTTL  = time.Minute
+	keyCacheSize = 10000
+)
+
+// authenticator resolves API keys to organizations.
+type authenticator struct {
+	store paysync.Store
+	mu    sync.Mutex
+	cache map[string]cachedOrg // by key hash
+	now   func() time.Time
+}
+
+type cachedOrg struct {
+	org     *paysync.Organization
+	expires time.Time
+}
+
+func newAuthenticator(store paysync.Store) *authenticator {
+	return &authenticator{store: store, cache: make(map[string]cachedOrg), now: time.Now}
+}
+
+// organization returns the organization key authenticates, nil when it
+// authenticates none. Unknown keys are not cached, so a new key works at once.
+func (a *authenticator) organization(ctx context.Context, key string) (*paysync.Organization, error) {
+	if key == "" {
+		return nil, nil
+	}
+	hash := HashKey(key)
+	now := a.now()
+	a.mu.Lock()
+	c, ok := a.cache[hash]
+	a.mu.Unlock()
+	if ok && now.Before(c.expires) {
+		return c.org, nil
+	}
+	org, err := a.store.OrganizationByAPIKey(ctx, hash)
+	switch paysync.ErrorCode(err) {
+	case paysync.EUNAUTHORIZED, paysync.ENOTFOUND:
+		return nil, nil
+	}
+	if err != nil || org == nil {
+		return nil, err
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if len(a.cache) >= keyCacheSize {
+		a.evict(now)
+	}
+	a.cache[hash] = cachedOrg{org: org, expires: now.Add(keyCacheTTL)}
+	return org, nil
+}
+
+// evict makes room: expired entries first, then arbitrary ones, so the
+// cache stays bounded whatever keys are presented.
+func (a *authenticator) evict(now time.Time) {
+	for h, c := range a.cache {
+		if !now.Before(c.expires) {
+			delete(a.cache, h)
+		}
+	}
+	for h := range a.cache {
+		if len(a.cache) < keyCacheSize {
+			break
+		}
+		delete(a.cache, h)
+	}
+}
+
+var errUnauthorized = &paysync.Error{Code: paysync.EUNAUTHORIZED, Message: "Unauthorized"}
+
+type orgKey struct{}
+
+// organizationFrom returns the authenticated organization of a request.
+func organizationFrom(ctx context.Context) *paysync.Organization {
+	org, _ := ctx.Value(orgKey{}).(*paysync.Organization)
+	return org
+}
+
+// authenticate lets through requests whose d-style API key names an
+// organization, with that organization in the context.
+func authenticate(a *authenticator, d dialect, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org, err := a.organization(r.Context(), d.key(r))
+		if err != nil {
+			fail(w, r, log, d, err)
+			return
+		}
+		if org == nil {
+			fail(w, r, log, d, errUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), orgKey{}, org)))
+	})
+}
+
+// bearerKey reads "Authorization: Bearer <key>".
+func bearerKey(r *http.Request) string {
+	scheme, key, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return ""
+	}
+	return strings.TrimSpace(key)
+}
+
+// requireDashboardKey guards the dashboard: any organization's API key, as
+// the basic-auth password (what a browser prompts for; the user name is
+// ignored) or as a Bearer token. The dashboard shows queue state across
+// organizations; task payloads hold ids only.
+func requireDashboardKey(a *authenticator, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key := bearerKey(r)
+		if _, password, ok := r.BasicAuth(); ok {
+			key = password
+		}
+		org, err := a.organization(r.Context(), key)
+		if err != nil {
+			log.ErrorContext(r.Context(), "dashboard authentication failed", "request_id", requestIDFrom(r.Context()), "err", err)
+			http.Error(w, http.StatusText(statusOf(err)), statusOf(err))
+			return
+		}
+		if org == nil {
+			w.Header().Set("WWW-Authenticate", `Basic realm="paysync"`)
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}

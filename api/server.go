@@ -1,0 +1,48 @@
+// Package api is paysync's HTTP server: the client dialects (Lago today;
+// Lotus and Flexprice fit the same mould), API-key authentication, health
+// endpoints, the asynqmon dashboard and the sandbox emulators.
+//
+// Every dialect decodes and validates its own request shape, maps it to one
+// paysync.UpsertRequest, and renders the stored paysync.Customer back in its
+// own response shape. Statuses are decided in one place (errors.go); each
+// dialect only chooses the body.
+package api
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	_ "time/tzdata" // timezone validation must work on machines without zoneinfo
+
+	"github.com/paysync/paysync"
+)
+
+// Deps is everything the server uses; cmd wires the real ones.
+type Deps struct {
+	Service *paysync.Service
+	Store   paysync.Store
+	Logger  *slog.Logger
+	// Monitoring is the asynqmon dashboard, served behind the API keys at
+	// /monitoring/ (its RootPath must be "/monitoring"); nil serves none.
+	Monitoring http.Handler
+	// Ready reports whether the dependencies (database, Redis) answer; its
+	// error names what is down. nil means always ready.
+	Ready func(context.Context) error
+	// Sandbox maps a name to an in-process provider emulator, served
+	// without authentication at /sandbox/{name}/ with the prefix stripped.
+	Sandbox map[string]http.Handler
+}
+
+// NewServer returns the HTTP handler serving every route.
+func NewServer(d Deps) http.Handler {
+	if d.Logger == nil {
+		d.Logger = slog.New(slog.DiscardHandler)
+	}
+	auth := newAuthenticator(d.Store)
+	mux := http.NewServeMux()
+	addRoutes(mux, d, auth)
+	var h http.Handler = mux
+	h = recoverPanics(d.Logger, h)
+	h = logRequests(d.Logger, h)
+	return h
+}
