@@ -7,9 +7,10 @@ import (
 )
 
 // Queue puts sync work on the job queue. Enqueuing one LinkRef twice is a
-// no-op while its task exists.
+// no-op while its task exists. A positive delay holds the task back, as a
+// provider's Retry-After asks.
 type Queue interface {
-	EnqueueSync(ctx context.Context, ref LinkRef) error
+	EnqueueSync(ctx context.Context, ref LinkRef, delay time.Duration) error
 }
 
 // Syncer runs one unit of sync work now: what the background job runs,
@@ -122,6 +123,7 @@ func (s *Service) Resync(ctx context.Context, orgID, externalID string, inline b
 // dispatch runs or enqueues the pending link of a committed customer.
 func (s *Service) dispatch(ctx context.Context, c *Customer, created, inline bool) (*Customer, bool, error) {
 	ref := c.Link.Ref()
+	var delay time.Duration
 	if inline {
 		ictx, cancel := context.WithTimeout(ctx, s.InlineTimeout)
 		err := s.Syncer.Sync(ictx, ref)
@@ -129,9 +131,11 @@ func (s *Service) dispatch(ctx context.Context, c *Customer, created, inline boo
 		if err == nil || !IsRetryable(err) {
 			return s.reload(ctx, c, created)
 		}
-		s.Logger.Info("inline sync did not finish, continuing in the background", "link_id", ref.ID, "error_code", AsProviderError(c.Link.Provider, err).Code)
+		pe := AsProviderError(c.Link.Provider, err)
+		delay = pe.RetryAfter
+		s.Logger.Info("inline sync did not finish, continuing in the background", "link_id", ref.ID, "error_code", pe.Code, "retry_after", pe.RetryAfter)
 	}
-	if err := s.Queue.EnqueueSync(ctx, ref); err != nil {
+	if err := s.Queue.EnqueueSync(ctx, ref, delay); err != nil {
 		// The link is committed as pending: the reconciler enqueues it later.
 		s.Logger.Warn("enqueue failed; the reconciler will retry", "link_id", ref.ID, "err", err)
 	}

@@ -170,4 +170,3 @@ func mustNil(t *testing.T, l *ProviderLink) {
 		t.Errorf("want no link, got %+v", l)
 	}
 }
-

@@ -29,7 +29,7 @@ type recordingQueue struct {
 	refs []paysync.LinkRef
 }
 
-func (q *recordingQueue) EnqueueSync(_ context.Context, ref paysync.LinkRef) error {
+func (q *recordingQueue) EnqueueSync(_ context.Context, ref paysync.LinkRef, _ time.Duration) error {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	q.refs = append(q.refs, ref)

@@ -71,12 +71,16 @@ type Queue struct {
 
 // EnqueueSync implements paysync.Queue: a task that already exists for the
 // same link generation is left as it is.
-func (q *Queue) EnqueueSync(ctx context.Context, ref paysync.LinkRef) error {
+func (q *Queue) EnqueueSync(ctx context.Context, ref paysync.LinkRef, delay time.Duration) error {
 	t, err := NewSyncTask(ref, q.Options)
 	if err != nil {
 		return err
 	}
-	_, err = q.Client.EnqueueContext(ctx, t)
+	var opts []asynq.Option
+	if delay > 0 {
+		opts = append(opts, asynq.ProcessAt(notBefore(delay)))
+	}
+	_, err = q.Client.EnqueueContext(ctx, t, opts...)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
@@ -118,12 +122,21 @@ func (q *Queue) Ensure(ctx context.Context, ref paysync.LinkRef) (enqueued bool,
 	return err == nil, err
 }
 
+// notBefore is the earliest whole second at least d from now: asynq keeps
+// schedules in whole seconds and truncates, which would run a task up to a
+// second before a provider's Retry-After has passed.
+func notBefore(d time.Duration) time.Time {
+	return time.Now().Add(d + time.Second - 1).Truncate(time.Second)
+}
+
 // RetryDelay honours a provider's Retry-After and otherwise backs off
 // exponentially with jitter, so that many failing links do not retry in step.
 func (o Options) RetryDelay(n int, err error, _ *asynq.Task) time.Duration {
 	var pe *paysync.ProviderError
 	if errors.As(err, &pe) && pe.RetryAfter > 0 {
-		return pe.RetryAfter + time.Duration(rand.Int64N(int64(250*time.Millisecond)))
+		// asynq adds this to its own clock reading; the margin keeps the
+		// sum from truncating to the second before.
+		return time.Until(notBefore(pe.RetryAfter)) + 10*time.Millisecond
 	}
 	d := o.RetryBase << min(n, 30)
 	if d <= 0 || d > o.RetryMax {

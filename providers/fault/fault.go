@@ -6,6 +6,7 @@ package fault
 
 import (
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -142,7 +143,10 @@ func (f *Injector) Wrap(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 		case Timeout:
 			// Hold the request until the client gives up, bounded so a
-			// forgotten fault cannot pin a goroutine forever.
+			// forgotten fault cannot pin a goroutine forever. The body is
+			// read first: net/http notices a client that went away only
+			// once the body is consumed.
+			_, _ = io.Copy(io.Discard, r.Body)
 			select {
 			case <-r.Context().Done():
 			case <-time.After(2 * time.Minute):
