@@ -1,0 +1,114 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/hibiken/asynqmon"
+
+	"github.com/paysync/paysync/api"
+	"github.com/paysync/paysync/config"
+	"github.com/paysync/paysync/internal/app"
+	"github.com/paysync/paysync/jobs"
+)
+
+func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	role := fs.String("role", "all", "all, api or worker")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	runAPI, runWorker := *role == "all" || *role == "api", *role == "all" || *role == "worker"
+	if !runAPI && !runWorker {
+		return fmt.Errorf("--role: %q is not all, api or worker", *role)
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	log := app.NewLogger(cfg, stderr)
+	a, err := app.New(ctx, cfg, log, stdout)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, 2)
+	if a.EmbeddedRedis != nil {
+		// miniredis only expires keys when told time has passed; asynq's
+		// server heartbeats and unique locks rely on expiry.
+		go func() {
+			t := time.NewTicker(time.Second)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					a.EmbeddedRedis.FastForward(time.Second)
+				}
+			}
+		}()
+	}
+	if runWorker {
+		srv, mux := jobs.NewWorker(a.RedisOpt, jobs.WorkerOptions{
+			Options: a.Queue.Options, Concurrency: cfg.Concurrency,
+			PollInterval: cfg.PollInterval, ShutdownTimeout: cfg.ShutdownTimeout,
+		}, a.Syncer, log)
+		if err := srv.Start(mux); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
+		defer srv.Shutdown()
+		rec := &jobs.Reconciler{Store: a.DB, Queue: a.Queue, Logger: log, Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter}
+		var startedAt time.Time
+		if a.EmbeddedRedis != nil {
+			startedAt = a.StartedAt // a fresh in-process Redis has lost every queued task
+		}
+		go rec.Run(ctx, startedAt)
+	}
+	if runAPI {
+		mon := asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: a.RedisOpt})
+		defer mon.Close()
+		sandbox := map[string]http.Handler{}
+		for kind, h := range a.Sandbox {
+			sandbox[string(kind)] = h
+		}
+		handler := api.NewServer(api.Deps{
+			Service: a.Service, Store: a.DB, Logger: log, Monitoring: mon, Ready: a.Ready, Sandbox: sandbox,
+		})
+		ln, err := net.Listen("tcp", cfg.Addr)
+		if err != nil {
+			return fmt.Errorf("PAYSYNC_ADDR: %w", err)
+		}
+		hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+		log.Info("paysync listening", "addr", ln.Addr().String(), "role", *role)
+		go func() {
+			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+		defer func() {
+			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
+			defer scancel()
+			_ = hs.Shutdown(sctx)
+		}()
+	} else {
+		log.Info("paysync worker running", "role", *role)
+	}
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+		return nil
+	case err := <-errc:
+		return err
+	}
+}
