@@ -114,6 +114,11 @@ type Connection struct {
 	SyncNewCustomers bool
 	// Sandbox marks a connection served by paysync's in-process emulator.
 	Sandbox bool
+	// ReturnURL is where a setup page sends the end customer when done.
+	ReturnURL string
+	// SetupLinkOnCreate generates a setup link (and a
+	// customer.checkout_url_generated webhook) once a provider customer is created.
+	SetupLinkOnCreate bool
 }
 
 // Connections finds an organization's provider connections.
