@@ -106,6 +106,14 @@ func (c *apiClient) getCustomer(ctx context.Context, id string) (customer, error
 	return out.Customers, err
 }
 
+func (c *apiClient) getMandate(ctx context.Context, id string) (mandate, error) {
+	var out struct {
+		Mandates mandate `json:"mandates"`
+	}
+	err := c.get(ctx, "/mandates/"+url.PathEscape(id), nil, &out)
+	return out.Mandates, err
+}
+
 // listMandates lists one page of the customer's mandates in the given
 // statuses, sent as GoCardless's comma list.
 func (c *apiClient) listMandates(ctx context.Context, customerID string, statuses []string, limit int) ([]mandate, error) {

@@ -15,6 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/providers/gocardlessemu"
 )
 
 // Endpoints of GoCardless's two environments.
@@ -39,13 +40,17 @@ type Provider struct {
 	scheme string
 	// creditor is the credentials' creditor_id, needed by accounts with several creditors.
 	creditor string
+	// webhookSecret is the webhook endpoint's secret; empty rejects every webhook.
+	webhookSecret string
 }
 
 var _ paysync.Provider = (*Provider)(nil)
 
 // New builds the adapter for conn. Credentials: access_token (required,
 // except on sandbox connections), environment (live | sandbox, default
-// sandbox), and optionally scheme and creditor_id. conn.BaseURL overrides
+// sandbox), and optionally scheme, creditor_id and webhook_secret (the
+// webhook endpoint's secret; sandbox connections default to the emulator's,
+// others reject every webhook without it). conn.BaseURL overrides
 // the environment's endpoint. A nil client means one with a 30 s timeout.
 func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 	token := conn.Credentials["access_token"]
@@ -71,10 +76,15 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 	if client == nil {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
+	secret := conn.Credentials[webhookSecretCredential]
+	if secret == "" && conn.Sandbox {
+		secret = gocardlessemu.SandboxWebhookSecret
+	}
 	return &Provider{
-		api:      &apiClient{base: strings.TrimRight(base, "/"), token: token, http: client, now: time.Now},
-		scheme:   conn.Credentials["scheme"],
-		creditor: conn.Credentials["creditor_id"],
+		api:           &apiClient{base: strings.TrimRight(base, "/"), token: token, http: client, now: time.Now},
+		scheme:        conn.Credentials["scheme"],
+		creditor:      conn.Credentials["creditor_id"],
+		webhookSecret: secret,
 	}, nil
 }
 

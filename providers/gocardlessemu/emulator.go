@@ -3,7 +3,8 @@
 // official SDKs use: customers, mandates, billing requests and billing
 // request flows, with GoCardless's bearer auth, GoCardless-Version header,
 // Idempotency-Key semantics, cursor pagination and error bodies, plus fault
-// injection at /_faults and sandbox helpers under /_sandbox.
+// injection at /_faults and sandbox helpers under /_sandbox. Once
+// SendWebhooks is called it also sends GoCardless's signed mandate webhooks.
 package gocardlessemu
 
 import (
@@ -49,6 +50,9 @@ type Emulator struct {
 	flows           map[string]*flow
 	// idempotency maps endpoint + key to the resource the key created.
 	idempotency map[string]string
+
+	// wh sends webhooks once SendWebhooks configured it; lock e.mu first.
+	wh webhooks
 }
 
 // New returns an empty emulator with no faults planned.
@@ -127,7 +131,9 @@ func (e *Emulator) AttachPaymentMethod(customerID string) (string, error) {
 	if !ok || c.removed {
 		return "", fmt.Errorf("gocardlessemu: no customer %q", customerID)
 	}
-	return e.addMandate(c, "", "active").ID, nil
+	m := e.addMandate(c, "", "active")
+	e.emit(lifecycleEvents(m, "api", descCreatedAPI))
+	return m.ID, nil
 }
 
 // CancelMandates cancels every mandate of the customer that is not already
@@ -138,7 +144,7 @@ func (e *Emulator) CancelMandates(customerID string) error {
 	if _, ok := e.customers[customerID]; !ok {
 		return fmt.Errorf("gocardlessemu: no customer %q", customerID)
 	}
-	e.cancelMandates(customerID)
+	e.emit(cancelledEvents(e.cancelMandates(customerID), "bank", descCancelledBnk))
 	return nil
 }
 

@@ -299,7 +299,7 @@ func (e *Emulator) removeCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.removed = true
-	e.cancelMandates(c.ID)
+	e.emit(cancelledEvents(e.cancelMandates(c.ID), "api", descCancelledAPI))
 	writeJSON(w, http.StatusOK, map[string]any{"customers": c})
 }
 
@@ -503,8 +503,10 @@ func (e *Emulator) addMandate(c *customer, scheme, status string) *mandate {
 	return m
 }
 
-// cancelMandates cancels the customer's live mandates. Call with e.mu held.
-func (e *Emulator) cancelMandates(customerID string) {
+// cancelMandates cancels the customer's live mandates and returns them,
+// oldest first. Call with e.mu held.
+func (e *Emulator) cancelMandates(customerID string) []*mandate {
+	var cancelled []*mandate
 	for _, m := range e.mandates {
 		if m.Links.Customer != customerID {
 			continue
@@ -513,8 +515,11 @@ func (e *Emulator) cancelMandates(customerID string) {
 		case "failed", "cancelled", "expired", "consumed":
 		default:
 			m.Status = "cancelled"
+			cancelled = append(cancelled, m)
 		}
 	}
+	slices.SortFunc(cancelled, func(a, b *mandate) int { return a.seq - b.seq })
+	return cancelled
 }
 
 // uniqueID returns a fresh id with prefix. Call with e.mu held.

@@ -41,7 +41,9 @@ func (e *Emulator) sandboxAttach(w http.ResponseWriter, r *http.Request) {
 		notFound(w)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"mandates": e.addMandate(c, in.Scheme, in.Status)})
+	m := e.addMandate(c, in.Scheme, in.Status)
+	e.emit(lifecycleEvents(m, "api", descCreatedAPI))
+	writeJSON(w, http.StatusCreated, map[string]any{"mandates": m})
 }
 
 // sandboxCancel is DELETE /_sandbox/customers/{id}/mandates.
@@ -118,6 +120,7 @@ func (e *Emulator) completeFlow(w http.ResponseWriter, r *http.Request) {
 		scheme = *br.MandateRequest.Scheme
 	}
 	m := e.addMandate(e.customers[br.Links["customer"]], scheme, "pending_submission")
+	e.emit(lifecycleEvents(m, "payer", descCreatedFlow))
 	br.Status = "fulfilled"
 	br.Links["mandate_request_mandate"] = m.ID
 	br.MandateRequest.Links["mandate"] = m.ID
