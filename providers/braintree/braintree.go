@@ -14,6 +14,7 @@ package braintree
 
 import (
 	"context"
+	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -42,13 +43,18 @@ const codeIDTaken = "91609"
 // Provider is a Braintree connection. It is safe for concurrent use.
 type Provider struct {
 	gw *bt.Braintree
+	// publicKey names the connection's API key in webhook signatures;
+	// hmacKey is SHA-1(private key), the key Braintree signs them with.
+	publicKey string
+	hmacKey   [sha1.Size]byte
 }
 
 var _ paysync.Provider = (*Provider)(nil)
 
 // New returns the adapter for conn. Credentials: merchant_id, public_key and
 // private_key (required, except on a sandbox connection, which defaults to
-// the emulator's), environment sandbox|production (default sandbox).
+// the emulator's), environment sandbox|production (default sandbox). The
+// same key pair verifies the connection's webhooks (see VerifyWebhook).
 // conn.BaseURL, when set, replaces the environment's endpoint. Requests go
 // through client (http.DefaultClient's transport with a 60 s timeout when nil).
 func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
@@ -91,7 +97,7 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 	}
 	c.Transport = recorder{base: base}
 	gw := bt.NewWithHttpClient(env, creds["merchant_id"], creds["public_key"], creds["private_key"], &c)
-	return &Provider{gw: gw}, nil
+	return &Provider{gw: gw, publicKey: creds["public_key"], hmacKey: sha1.Sum([]byte(creds["private_key"]))}, nil
 }
 
 // CustomerID is the Braintree customer id for a link generation. Braintree

@@ -18,6 +18,11 @@
 //	GET|PUT|POST|DELETE /_faults                     the fault plan (fault.Settings as JSON)
 //	POST   /_sandbox/customers/{id}/payment_methods  vault a card, answers {"token": ...}
 //	DELETE /_sandbox/customers/{id}/payment_methods  remove every payment method
+//
+// After SendWebhooks, the emulator also POSTs signed webhook notifications
+// as Braintree does: payment_method_revoked_by_customer for each payment
+// method revoked, payment_method_customer_data_updated for each one vaulted
+// (see KindCustomerDataUpdated for why that kind).
 package braintreeemu
 
 import (
@@ -61,6 +66,8 @@ type Emulator struct {
 	owners map[string]*customer
 
 	handler http.Handler
+
+	hooks webhooks
 }
 
 type customer struct {
@@ -91,6 +98,9 @@ type paymentMethod struct {
 	expYear    string
 	imageURL   string
 	payerEmail string
+	// revokedAt is set on a payment method revoked by its customer, for
+	// the notification announcing it.
+	revokedAt time.Time
 }
 
 // New returns an empty emulator.
@@ -100,6 +110,7 @@ func New() *Emulator {
 		owners:    map[string]*customer{},
 	}
 	e.Faults = fault.New(writeFault, nil)
+	e.hooks.idle = sync.NewCond(&e.hooks.mu)
 
 	gw := http.NewServeMux()
 	gw.HandleFunc("POST /merchants/{mid}/customers", e.createCustomer)
@@ -152,11 +163,13 @@ func (e *Emulator) RevokePaymentMethods(customerID string) error {
 	if !ok {
 		return fmt.Errorf("%w: customer %q", errNotFound, customerID)
 	}
+	t := now()
 	for _, pm := range c.methods {
 		delete(e.owners, pm.token)
+		e.notifyRevoked(c, pm, t)
 	}
 	c.methods = nil
-	c.updatedAt = now()
+	c.updatedAt = t
 	return nil
 }
 
@@ -408,6 +421,7 @@ func (e *Emulator) vault(c *customer, pm *paymentMethod, makeDefault bool) {
 	c.methods = append(c.methods, pm)
 	c.updatedAt = t
 	e.owners[pm.token] = c
+	e.notifyVaulted(c, pm, t)
 }
 
 // newCustomerID picks an unused id the way Braintree does: 8 digits. e.mu is held.

@@ -154,6 +154,9 @@ func (x *xmlWriter) paymentMethod(customerID string, pm *paymentMethod) {
 		x.text("token", pm.token)
 		x.datetime("updated-at", pm.updatedAt)
 	}
+	if !pm.revokedAt.IsZero() {
+		x.datetime("revoked-at", pm.revokedAt)
+	}
 	x.close(pm.kind)
 }
 
