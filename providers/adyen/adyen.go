@@ -7,9 +7,11 @@
 // id, so creating one can never produce a duplicate.
 //
 // Credentials: api_key and merchant_account (required), live_prefix
-// (optional; selects the live endpoint) and shopper_reference_prefix
-// (optional). Connection.BaseURL replaces the whole Checkout endpoint,
-// version path included (for example an emulator's ".../v71" or a Prism URL).
+// (optional; selects the live endpoint), shopper_reference_prefix
+// (optional) and hmac_key (the webhook's hex HMAC key; needed to accept
+// webhooks, see VerifyWebhook). Connection.BaseURL replaces the whole
+// Checkout endpoint, version path included (for example an emulator's
+// ".../v71" or a Prism URL).
 package adyen
 
 import (
@@ -63,6 +65,7 @@ type Provider struct {
 	checkout        *checkout.APIClient
 	merchantAccount string
 	refPrefix       string
+	hmacKey         []byte
 }
 
 var _ paysync.Provider = (*Provider)(nil)
@@ -88,6 +91,10 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 	}
 	if livePrefix != "" && !livePrefixPattern.MatchString(livePrefix) {
 		return nil, configError(conn, "credentials.live_prefix", "invalid_value", "credentials.live_prefix must be a host name label")
+	}
+	hmacKey, err := parseHMACKey(conn, cred("hmac_key", SandboxHMACKey))
+	if err != nil {
+		return nil, err
 	}
 
 	endpoint := TestEndpoint
@@ -117,6 +124,7 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 		checkout:        api.Checkout(),
 		merchantAccount: merchant,
 		refPrefix:       conn.Credentials["shopper_reference_prefix"],
+		hmacKey:         hmacKey,
 	}, nil
 }
 

@@ -18,6 +18,11 @@
 //	GET|POST /_sandbox/links/{id}                 the hosted link page; POST stores a card
 //	GET /_sandbox/state                           counts, for humans
 //
+// Webhooks: after SendWebhooks, storing a payment method for a shopper (by
+// any of the routes and helpers above) posts Adyen's Standard AUTHORISATION
+// webhook and a Tokenization recurring.token.created webhook, and removing
+// one posts recurring.token.disabled, signed with an HMAC key (webhook.go).
+//
 // Stored payment methods are kept per shopperReference, shared by all
 // merchant accounts: enough for one sandbox, not a model of Adyen's
 // account hierarchy. Error bodies are Adyen's ServiceError
@@ -74,6 +79,13 @@ type Emulator struct {
 	now      func() time.Time
 
 	mux *http.ServeMux
+
+	// Webhooks (webhook.go); hookMu is never held while taking mu.
+	hookMu      sync.Mutex
+	hookTarget  *webhookTarget
+	hookLast    *outgoing
+	hookLog     []*WebhookDelivery
+	hookPending int
 }
 
 type storedMethod struct {
@@ -87,6 +99,9 @@ type storedMethod struct {
 	HolderName                         string   `json:"holderName"`
 	ShopperReference                   string   `json:"shopperReference"`
 	SupportedRecurringProcessingModels []string `json:"supportedRecurringProcessingModels"`
+
+	// merchantAccount stored the method; it is named in webhooks only.
+	merchantAccount string
 }
 
 type paymentLink struct {
@@ -150,7 +165,7 @@ func (e *Emulator) AddAPIKey(key string, merchantAccounts ...string) {
 // AttachPaymentMethod stores a test Visa card for the shopper, as a
 // completed zero-amount authorisation would, and returns its token id.
 func (e *Emulator) AttachPaymentMethod(shopperReference string) (string, error) {
-	m, err := e.attach(shopperReference, storedMethod{})
+	m, err := e.attach(shopperReference, storedMethod{}, origin{})
 	return m.ID, err
 }
 
@@ -158,11 +173,17 @@ func (e *Emulator) AttachPaymentMethod(shopperReference string) (string, error) 
 // it fails when the emulator has never seen the shopper.
 func (e *Emulator) DetachPaymentMethods(shopperReference string) error {
 	e.mu.Lock()
-	defer e.mu.Unlock()
-	if _, ok := e.shoppers[shopperReference]; !ok {
+	removed, ok := e.shoppers[shopperReference]
+	if ok {
+		e.shoppers[shopperReference] = nil
+	}
+	e.mu.Unlock()
+	if !ok {
 		return fmt.Errorf("adyenemu: unknown shopper %q", shopperReference)
 	}
-	e.shoppers[shopperReference] = nil
+	for _, m := range removed {
+		e.webhookRemoved(m)
+	}
 	return nil
 }
 
@@ -217,14 +238,24 @@ func (e *Emulator) CompletePaymentLink(id string) (string, error) {
 	l.status = "completed"
 	l.fields["updatedAt"] = e.now().UTC().Format(time.RFC3339)
 	ref, store := l.shopperReference, l.storeMethod && l.shopperReference != ""
+	o := origin{linkID: l.id}
+	o.merchantAccount, _ = l.fields["merchantAccount"].(string)
+	o.merchantReference, _ = l.fields["reference"].(string)
+	if amount, ok := l.fields["amount"].(map[string]any); ok {
+		o.currency, _ = amount["currency"].(string)
+	}
 	e.mu.Unlock()
 	if !store {
 		return "", nil
 	}
-	return e.AttachPaymentMethod(ref)
+	m, err := e.attach(ref, storedMethod{}, o)
+	return m.ID, err
 }
 
-func (e *Emulator) attach(shopperReference string, m storedMethod) (storedMethod, error) {
+// attach stores m for the shopper and sends the webhooks of o, the way the
+// method was stored (a payment link, or a plain zero-amount authorisation
+// for the sandbox routes and helpers).
+func (e *Emulator) attach(shopperReference string, m storedMethod, o origin) (storedMethod, error) {
 	if n := len(shopperReference); n < minShopperReference || n > maxShopperReference {
 		return m, fmt.Errorf("adyenemu: a shopper reference has %d to %d characters", minShopperReference, maxShopperReference)
 	}
@@ -250,9 +281,20 @@ func (e *Emulator) attach(shopperReference string, m storedMethod) (storedMethod
 		m.HolderName = "Sandbox Shopper"
 	}
 	m.SupportedRecurringProcessingModels = []string{"CardOnFile", "Subscription", "UnscheduledCardOnFile"}
+	if o.merchantAccount == "" {
+		o.merchantAccount = SandboxMerchantAccount
+	}
+	if o.merchantReference == "" {
+		o.merchantReference = "sandbox-store-" + id
+	}
+	if o.currency == "" {
+		o.currency = "EUR"
+	}
+	m.merchantAccount = o.merchantAccount
 	e.mu.Lock()
-	defer e.mu.Unlock()
 	e.shoppers[shopperReference] = append(e.shoppers[shopperReference], m)
+	e.mu.Unlock()
+	e.webhooksStored(m, o)
 	return m, nil
 }
 
@@ -428,15 +470,17 @@ func (a *apiCall) deleteStored(id string) {
 		return
 	}
 	a.e.mu.Lock()
-	defer a.e.mu.Unlock()
 	methods := a.e.shoppers[ref]
 	for i, sm := range methods {
 		if sm.ID == id {
 			a.e.shoppers[ref] = append(methods[:i:i], methods[i+1:]...)
+			a.e.mu.Unlock()
+			a.e.webhookRemoved(sm)
 			a.w.WriteHeader(http.StatusNoContent)
 			return
 		}
 	}
+	a.e.mu.Unlock()
 	writeError(a.w, apiError(http.StatusUnprocessableEntity, "800", "validation", "Contract not found"))
 }
 
@@ -687,7 +731,7 @@ func (e *Emulator) serveSandboxAttach(w http.ResponseWriter, r *http.Request) {
 	}
 	m, err := e.attach(r.PathValue("ref"), storedMethod{
 		Brand: in.Brand, LastFour: in.LastFour, HolderName: in.HolderName, ExpiryMonth: in.ExpiryMonth, ExpiryYear: in.ExpiryYear,
-	})
+	}, origin{})
 	if err != nil {
 		writeError(w, apiError(http.StatusUnprocessableEntity, "702", "validation", "%s", err.Error()))
 		return
