@@ -79,9 +79,56 @@ var linkFields = []field[link]{
 	timestamp("updated_at", func(l *link) *time.Time { return &l.UpdatedAt }),
 }
 
+type (
+	inboxEvent      = paysync.InboxEvent
+	webhookEndpoint = paysync.WebhookEndpoint
+	delivery        = paysync.Delivery
+)
+
+// inboxFields are the columns of inbox_events, in INSERT order.
+var inboxFields = []field[inboxEvent]{
+	plain("id", func(e *inboxEvent) *string { return &e.ID }),
+	plain("organization_id", func(e *inboxEvent) *string { return &e.OrganizationID }),
+	stringKind("provider", func(e *inboxEvent) *paysync.ProviderKind { return &e.Provider }),
+	plain("connection_code", func(e *inboxEvent) *string { return &e.ConnectionCode }),
+	plain("event_id", func(e *inboxEvent) *string { return &e.EventID }),
+	plain("type", func(e *inboxEvent) *string { return &e.Type }),
+	plain("provider_customer_id", func(e *inboxEvent) *string { return &e.ProviderCustomerID }),
+	plain("resource_id", func(e *inboxEvent) *string { return &e.ResourceID }),
+	timestamp("received_at", func(e *inboxEvent) *time.Time { return &e.ReceivedAt }),
+	optTime("processed_at", func(e *inboxEvent) **time.Time { return &e.ProcessedAt }),
+}
+
+// endpointFields are the columns of webhook_endpoints, in INSERT order.
+var endpointFields = []field[webhookEndpoint]{
+	plain("id", func(e *webhookEndpoint) *string { return &e.ID }),
+	plain("organization_id", func(e *webhookEndpoint) *string { return &e.OrganizationID }),
+	plain("url", func(e *webhookEndpoint) *string { return &e.URL }),
+	plain("signature_algo", func(e *webhookEndpoint) *string { return &e.SignatureAlgo }),
+	timestamp("created_at", func(e *webhookEndpoint) *time.Time { return &e.CreatedAt }),
+}
+
+// deliveryFields are the columns of webhook_deliveries, in INSERT order.
+var deliveryFields = []field[delivery]{
+	plain("id", func(d *delivery) *string { return &d.ID }),
+	plain("organization_id", func(d *delivery) *string { return &d.OrganizationID }),
+	plain("endpoint_id", func(d *delivery) *string { return &d.EndpointID }),
+	plain("url", func(d *delivery) *string { return &d.URL }),
+	plain("webhook_type", func(d *delivery) *string { return &d.WebhookType }),
+	blob("body", func(d *delivery) *[]byte { return &d.Body }),
+	plain("attempts", func(d *delivery) *int { return &d.Attempts }),
+	plain("last_status", func(d *delivery) *int { return &d.LastStatus }),
+	plain("last_error", func(d *delivery) *string { return &d.LastError }),
+	optTime("delivered_at", func(d *delivery) **time.Time { return &d.DeliveredAt }),
+	timestamp("created_at", func(d *delivery) *time.Time { return &d.CreatedAt }),
+}
+
 var (
 	customerColumns = names(customerFields)
 	linkColumns     = names(linkFields)
+	inboxColumns    = names(inboxFields)
+	endpointColumns = names(endpointFields)
+	deliveryColumns = names(deliveryFields)
 )
 
 // unchanged reports whether two rows of values store the same data, leaving

@@ -25,7 +25,8 @@ const (
 	SQLite   = "sqlite"
 )
 
-// DB is a paysync.Store on one PostgreSQL or SQLite database.
+// DB is a paysync.Store and paysync.NotifyStore on one PostgreSQL or SQLite
+// database.
 type DB struct {
 	// rw runs writes and every transaction. On SQLite it holds a single
 	// connection: SQLite allows one writer at a time, and queueing writers

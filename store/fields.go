@@ -307,3 +307,25 @@ func sameValues(a, b []any) bool {
 	}
 	return true
 }
+
+// blob is a NOT NULL binary column; empty and nil both read back as nil.
+func blob[R any](name string, f func(*R) *[]byte) field[R] {
+	return field[R]{name,
+		func(r *R) any {
+			if b := *f(r); b != nil {
+				return b
+			}
+			return []byte{} // NOT NULL: drivers send a nil slice as NULL
+		},
+		func(r *R) any {
+			return scanFunc(func(v any) error {
+				b, _, err := textBytes(v)
+				*f(r) = nil
+				if len(b) > 0 {
+					*f(r) = append([]byte(nil), b...)
+				}
+				return err
+			})
+		},
+	}
+}

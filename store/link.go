@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/paysync/paysync"
@@ -9,7 +11,8 @@ import (
 
 // recordSync guards on the generation and never turns a synced link back
 // into something else: a late failure of an older attempt must not undo a
-// success. provider_customer_id is kept when $4 is empty.
+// success. provider_customer_id is kept when $4 is empty. A completed sync
+// has just read the payment methods, so it counts as a check.
 const recordSync = `UPDATE provider_links SET
 	state = $3,
 	provider_customer_id = CASE WHEN $4 = '' THEN provider_customer_id ELSE $4 END,
@@ -17,6 +20,7 @@ const recordSync = `UPDATE provider_links SET
 	last_error = $6,
 	attempts = attempts + 1,
 	synced_at = CASE WHEN $3 = 'synced' THEN $7 ELSE synced_at END,
+	pm_checked_at = CASE WHEN $3 = 'synced' THEN $7 ELSE pm_checked_at END,
 	updated_at = $7
 WHERE id = $1 AND generation = $2 AND NOT (state = 'synced' AND $3 <> 'synced')`
 
@@ -66,4 +70,89 @@ func (db *DB) PendingLinks(ctx context.Context, before time.Time, limit int) ([]
 		refs = append(refs, ref)
 	}
 	return refs, rows.Err()
+}
+
+// CustomerByProviderID implements paysync.NotifyStore. Should several
+// customers of the organization link the same provider customer, the
+// oldest is returned. An empty providerCustomerID matches nothing.
+func (db *DB) CustomerByProviderID(ctx context.Context, orgID string, kind paysync.ProviderKind, code, providerCustomerID string) (*paysync.Customer, error) {
+	if providerCustomerID == "" {
+		return nil, notFound()
+	}
+	rows, err := db.ro.QueryContext(ctx, selectCustomer+` WHERE l.organization_id = $1 AND l.provider = $2
+		AND l.connection_code = $3 AND l.provider_customer_id = $4 ORDER BY c.sequential_id LIMIT 1`,
+		orgID, string(kind), code, providerCustomerID)
+	if err != nil {
+		return nil, err
+	}
+	cs, err := scanCustomers(rows)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, notFound()
+	}
+	return cs[0], nil
+}
+
+// RecordPaymentMethod implements paysync.NotifyStore. The link's row lock
+// (PostgreSQL) or the write lock (SQLite) is held from reading the old
+// value to the update, so concurrent refreshes apply in some serial order,
+// and a check that read earlier than the stored one is dropped. updated_at
+// moves only when has_payment_method does, as for any other link change.
+func (db *DB) RecordPaymentMethod(ctx context.Context, linkID string, has bool, checkedAt time.Time) (changed bool, err error) {
+	checkedAt = normTime(checkedAt)
+	err = db.inTx(ctx, func(tx *sql.Tx) error {
+		var old bool
+		var checked *time.Time
+		err := tx.QueryRowContext(ctx, "SELECT has_payment_method, pm_checked_at FROM provider_links WHERE id = $1"+db.forUpdate(),
+			linkID).Scan(&old, optTimeDest{&checked})
+		if errors.Is(err, sql.ErrNoRows) {
+			return linkNotFound()
+		}
+		if err != nil {
+			return err
+		}
+		if checked != nil && !checked.Before(checkedAt) {
+			return nil
+		}
+		updatedAt := any(nil)
+		if old != has {
+			updatedAt = now()
+		}
+		// The guard repeats the check above: it costs nothing and keeps the
+		// statement safe on its own.
+		res, err := tx.ExecContext(ctx, `UPDATE provider_links SET has_payment_method = $2, pm_checked_at = $3,
+			updated_at = COALESCE($4, updated_at) WHERE id = $1 AND (pm_checked_at IS NULL OR pm_checked_at < $3)`,
+			linkID, has, checkedAt, updatedAt)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		changed = n > 0 && old != has
+		return err
+	})
+	if err != nil {
+		return false, err
+	}
+	return changed, nil
+}
+
+func linkNotFound() error {
+	return &paysync.Error{Code: paysync.ENOTFOUND, Resource: "provider_link", Message: "provider link not found"}
+}
+
+// LinksToRefresh implements paysync.NotifyStore: synced links without a
+// payment method, never checked or last checked before checkedBefore, the
+// longest unchecked first (a link never checked counts from its sync); a
+// limit of 0 or less means 100.
+func (db *DB) LinksToRefresh(ctx context.Context, checkedBefore time.Time, limit int) ([]string, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	// The state and has_payment_method terms are spelled as in the partial
+	// index provider_links_refresh, so that both planners match it.
+	return db.ids(ctx, `SELECT id FROM provider_links
+		WHERE state = 'synced' AND has_payment_method = FALSE AND (pm_checked_at IS NULL OR pm_checked_at < $1)
+		ORDER BY COALESCE(pm_checked_at, synced_at) NULLS FIRST, id LIMIT $2`, normTime(checkedBefore), limit)
 }

@@ -56,7 +56,11 @@ func (db *DB) migrations() ([]migration, error) {
 // run in one transaction that first takes a lock (an advisory lock on
 // PostgreSQL, the write lock on SQLite), so a second process waits and then
 // finds nothing left to do.
-func (db *DB) Migrate(ctx context.Context) error {
+func (db *DB) Migrate(ctx context.Context) error { return db.migrate(ctx, 0) }
+
+// migrate applies the pending migrations up to version upTo, or all of
+// them when upTo is 0; tests stop early to upgrade a populated database.
+func (db *DB) migrate(ctx context.Context, upTo int) error {
 	ms, err := db.migrations()
 	if err != nil {
 		return err
@@ -93,7 +97,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return err
 		}
 		for _, m := range ms {
-			if applied[m.version] {
+			if applied[m.version] || (upTo > 0 && m.version > upTo) {
 				continue
 			}
 			if _, err := tx.ExecContext(ctx, m.sql); err != nil {

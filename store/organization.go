@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 
+	"github.com/google/uuid"
+
 	"github.com/paysync/paysync"
 )
 
@@ -67,4 +69,52 @@ func scanOrganization(row *sql.Row) (*paysync.Organization, error) {
 		return nil, err
 	}
 	return o, nil
+}
+
+func organizationNotFound() error {
+	return &paysync.Error{Code: paysync.ENOTFOUND, Resource: "organization", Message: "organization not found"}
+}
+
+// WebhookHMACKey implements paysync.NotifyStore. The first use stores a
+// random UUID only while the key is still empty, so of concurrent first
+// uses one wins and all return its key.
+func (db *DB) WebhookHMACKey(ctx context.Context, orgID string) (string, error) {
+	// Every delivery signs with the key: the common case is a plain read.
+	var key string
+	err := db.ro.QueryRowContext(ctx, "SELECT webhook_hmac_key FROM organizations WHERE id = $1", orgID).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", organizationNotFound()
+	}
+	if err != nil || key != "" {
+		return key, err
+	}
+	if _, err := db.rw.ExecContext(ctx, "UPDATE organizations SET webhook_hmac_key = $2 WHERE id = $1 AND webhook_hmac_key = ''",
+		orgID, uuid.NewString()); err != nil {
+		return "", err
+	}
+	err = db.ro.QueryRowContext(ctx, "SELECT webhook_hmac_key FROM organizations WHERE id = $1", orgID).Scan(&key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", organizationNotFound()
+	}
+	return key, err
+}
+
+// SetWebhookHMACKey implements paysync.NotifyStore. An empty key is
+// EINVALID: it would mean "none yet" and be replaced on first use.
+func (db *DB) SetWebhookHMACKey(ctx context.Context, orgID, key string) error {
+	if key == "" {
+		return paysync.Errorf(paysync.EINVALID, "a webhook HMAC key is required")
+	}
+	res, err := db.rw.ExecContext(ctx, "UPDATE organizations SET webhook_hmac_key = $2 WHERE id = $1", orgID, key)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return organizationNotFound()
+	}
+	return nil
 }
