@@ -16,6 +16,7 @@ import (
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/providers/stripeemu"
 )
 
 // Metadata keys the adapter writes on every customer it creates; the
@@ -38,12 +39,17 @@ const searchAfter = 23 * time.Hour
 // Provider is a Stripe connection. It is safe for concurrent use.
 type Provider struct {
 	api *stripeclient.API
+	// webhookSecret is the endpoint secret (whsec_...) webhooks are
+	// verified with; "" when the connection names none.
+	webhookSecret string
 }
 
 var _ paysync.Provider = (*Provider)(nil)
 
 // New returns the adapter for conn. client carries the requests (nil means a
 // client with stripe-go's default 80 s timeout); it is copied, not modified.
+// Webhooks are verified with credentials.webhook_secret, or on a sandbox
+// connection that names none with stripeemu.SandboxWebhookSecret.
 func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 	key := conn.Credentials["secret_key"]
 	if key == "" && conn.Sandbox {
@@ -76,7 +82,11 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 	if conn.BaseURL != "" {
 		cfg.URL = stripego.String(strings.TrimRight(conn.BaseURL, "/"))
 	}
-	return &Provider{api: stripeclient.New(key, stripego.NewBackendsWithConfig(cfg))}, nil
+	secret := conn.Credentials["webhook_secret"]
+	if secret == "" && conn.Sandbox {
+		secret = stripeemu.SandboxWebhookSecret
+	}
+	return &Provider{api: stripeclient.New(key, stripego.NewBackendsWithConfig(cfg)), webhookSecret: secret}, nil
 }
 
 // CreateCustomer creates the customer, or adopts the one an earlier attempt

@@ -146,11 +146,18 @@ func (e *Emulator) complete(id string) (target string, status int, msg string) {
 	if s.status != "open" {
 		return "", http.StatusConflict, "this session is " + s.status
 	}
+	// The end customer completed the page: Stripe's events name no API
+	// request. They come in the order Stripe sends them: the payment
+	// method, the SetupIntent, then the session.
+	var pm *paymentMethod
 	if s.customer != "" {
-		if _, err := e.attach(s.customer); err != nil {
+		var err error
+		if pm, err = e.attachNotify(s.customer, eventRequest{}); err != nil {
 			return "", http.StatusConflict, "the session's customer no longer exists"
 		}
 	}
 	s.status = "complete"
+	e.emit("setup_intent.succeeded", setupIntentWire(s, pm, s.created), nil, eventRequest{})
+	e.emit("checkout.session.completed", s.wire(), nil, eventRequest{})
 	return strings.ReplaceAll(s.successURL, "{CHECKOUT_SESSION_ID}", s.id), 0, ""
 }

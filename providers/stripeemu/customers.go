@@ -57,7 +57,9 @@ func (e *Emulator) updateCustomer(r *request) (int, any, *apiError) {
 	if err := e.applyCustomer(&u, r.form); err != nil {
 		return 0, nil, err
 	}
+	before := c.wire()
 	*c = u
+	e.customerUpdated(c, before, apiRequest(r.Request, r.id))
 	return http.StatusOK, c.wire(), nil
 }
 
@@ -68,6 +70,8 @@ func (e *Emulator) deleteCustomer(r *request) (int, any, *apiError) {
 		return 0, nil, noSuch(http.StatusNotFound, "customer", id, "id")
 	}
 	_, _ = e.detach(id)
+	// customer.deleted carries the customer as it last was, not the stub.
+	e.emit("customer.deleted", c.wire(), nil, apiRequest(r.Request, r.id))
 	c.Deleted = true
 	return http.StatusOK, c.wire(), nil
 }

@@ -10,6 +10,10 @@
 //	POST|DELETE /_sandbox/customers/{id}/payment_methods
 //	                                          attach a test card / detach all
 //	GET|POST /checkout/{session}              the hosted page of a setup session
+//
+// Once SendWebhooks names an endpoint, it also sends Stripe's signed events
+// when payment methods are attached or detached, a setup session is
+// completed, and a customer is updated or deleted (see webhooks.go).
 package stripeemu
 
 import (
@@ -43,6 +47,7 @@ type Emulator struct {
 	byOwner   map[string][]string // customer id -> payment method ids, oldest first
 	sessions  map[string]*session
 	replays   map[string]*replay
+	hooks     webhooks
 
 	mux *http.ServeMux
 }
@@ -115,6 +120,7 @@ func (e *Emulator) now() time.Time { return time.Now().Add(e.offset) }
 type request struct {
 	*http.Request
 	form url.Values
+	id   string // the Request-Id answered
 }
 
 // handler answers a request with a status and a JSON body, or an error.
@@ -127,7 +133,8 @@ type handler func(r *request) (status int, body any, err *apiError)
 // for a request that failed validation.
 func (e *Emulator) call(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Request-Id", newID("req_", 14))
+		reqID := newID("req_", 14)
+		w.Header().Set("Request-Id", reqID)
 		if err := r.ParseForm(); err != nil {
 			writeError(w, invalid("", "Invalid request body: %v", err))
 			return
@@ -160,7 +167,7 @@ func (e *Emulator) call(h handler) http.Handler {
 			}
 		}
 
-		status, body, apiErr := h(&request{Request: r, form: r.Form})
+		status, body, apiErr := h(&request{Request: r, form: r.Form, id: reqID})
 		if apiErr != nil {
 			writeError(w, apiErr)
 			return
@@ -238,7 +245,7 @@ func writeJSON(w http.ResponseWriter, status int, body any) {
 
 func writeRaw(w http.ResponseWriter, status int, raw []byte) {
 	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Stripe-Version", "2023-10-16")
+	w.Header().Set("Stripe-Version", APIVersion)
 	w.WriteHeader(status)
 	_, _ = w.Write(append(bytes.Clone(raw), '\n'))
 }
@@ -257,11 +264,12 @@ func newID(prefix string, n int) string {
 
 // AttachPaymentMethod attaches a new test card to the customer and makes it
 // the invoice default, as completing a setup session would. It returns the
-// payment method id.
+// payment method id. With webhooks on, it sends payment_method.attached
+// and customer.updated.
 func (e *Emulator) AttachPaymentMethod(customerID string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	pm, err := e.attach(customerID)
+	pm, err := e.attachNotify(customerID, eventRequest{})
 	if err != nil {
 		return "", err
 	}
@@ -285,11 +293,12 @@ func (e *Emulator) attach(customerID string) (*paymentMethod, error) {
 }
 
 // DetachPaymentMethods detaches every payment method of the customer and
-// clears its defaults.
+// clears its defaults. With webhooks on, it sends payment_method.detached
+// for each and customer.updated.
 func (e *Emulator) DetachPaymentMethods(customerID string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	_, err := e.detach(customerID)
+	_, err := e.detachNotify(customerID, eventRequest{})
 	return err
 }
 
@@ -328,10 +337,12 @@ func (e *Emulator) Customer(id string) (Customer, bool) {
 }
 
 func (e *Emulator) sandboxAttach(w http.ResponseWriter, r *http.Request) {
+	reqID := newID("req_", 14)
+	w.Header().Set("Request-Id", reqID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	id := r.PathValue("id")
-	pm, err := e.attach(id)
+	pm, err := e.attachNotify(id, apiRequest(r, reqID))
 	if err != nil {
 		writeError(w, noSuch(http.StatusNotFound, "customer", id, "customer"))
 		return
@@ -340,10 +351,12 @@ func (e *Emulator) sandboxAttach(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) sandboxDetach(w http.ResponseWriter, r *http.Request) {
+	reqID := newID("req_", 14)
+	w.Header().Set("Request-Id", reqID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	id := r.PathValue("id")
-	n, err := e.detach(id)
+	n, err := e.detachNotify(id, apiRequest(r, reqID))
 	if err != nil {
 		writeError(w, noSuch(http.StatusNotFound, "customer", id, "customer"))
 		return

@@ -201,7 +201,7 @@ func (s *session) wire() map[string]any {
 		"client_reference_id":  null(s.clientReference),
 		"created":              s.created,
 		"currency":             nil,
-		"customer":             s.customer,
+		"customer":             null(s.customer),
 		"expires_at":           s.created + 24*3600,
 		"livemode":             false,
 		"metadata":             metadata,
