@@ -32,6 +32,8 @@ type Service struct {
 	// job carries on in the background.
 	InlineTimeout time.Duration
 	Logger        *slog.Logger
+	// Notifier sends client webhooks; nil sends none.
+	Notifier Notifier
 }
 
 // UpsertRequest is one dialect's create or update, mapped to the domain.

@@ -6,6 +6,7 @@ import "net/http"
 func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
 	mux.Handle("GET /healthz", handleHealthz())
 	mux.Handle("GET /readyz", handleReadyz(d.Ready))
+	mux.Handle("GET "+SetupDonePath, handleSetupDone())
 
 	if d.Monitoring != nil {
 		// Trailing slash: asynqmon serves its SPA and API below its root.
@@ -25,6 +26,45 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
 	// paysync's own addition to the Lago surface: start a new sync
 	// generation (after a permanent failure, or to re-read payment methods).
 	mux.Handle("POST /api/v1/customers/{external_id}/resync", lago(handleLagoResync(d.Service, d.Logger)))
+	mux.Handle("POST /api/v1/customers/{external_id}/checkout_url", lago(handleLagoCheckoutURL(d.Service, d.Logger)))
+	if d.Notify != nil {
+		mux.Handle("POST /api/v1/webhook_endpoints", lago(handleCreateWebhookEndpoint(d.Notify, d.Logger)))
+		mux.Handle("GET /api/v1/webhook_endpoints", lago(handleListWebhookEndpoints(d.Notify, d.Logger)))
+		mux.Handle("GET /api/v1/webhook_endpoints/{lago_id}", lago(handleWebhookEndpoint(d.Notify, d.Logger, false)))
+		mux.Handle("DELETE /api/v1/webhook_endpoints/{lago_id}", lago(handleWebhookEndpoint(d.Notify, d.Logger, true)))
+		mux.Handle("GET /api/v1/webhooks/hmac_key", lago(handleHMACKey(d.Notify, d.Logger)))
+
+		// Provider webhooks: authenticated by the provider's signature, not a key.
+		mux.Handle("POST /webhooks/{provider}/{organization}/{code}", handleProviderWebhook(d))
+		mux.Handle("GET /webhooks/{provider}/{organization}/{code}", handleProviderWebhook(d)) // Braintree's challenge
+		mux.Handle("POST /webhooks/sandbox/{provider}", handleProviderWebhook(d))
+	}
 	// Rails answers an unknown route before authenticating; so do we.
 	mux.Handle("/api/v1/", handleNotFound(lagoDialect, d.Logger))
+
+	// Lotus: https://docs.uselotus.io/api-reference/customers. {$} keeps a
+	// trailing-slash pattern from matching every path below it.
+	lotus := func(h http.Handler) http.Handler { return authenticateLotus(auth, d.Logger, h) }
+	mux.Handle("POST /api/customers/{$}", lotus(handleLotusCreate(d.Service, d.Logger)))
+	// Django would redirect a POST without the slash; clients send both.
+	mux.Handle("POST /api/customers", lotus(handleLotusCreate(d.Service, d.Logger)))
+	mux.Handle("GET /api/customers/{$}", lotus(handleLotusList(d.Store, d.Logger)))
+	mux.Handle("GET /api/customers/{customer_id}/{$}", lotus(handleLotusGet(d.Store, d.Logger)))
+	mux.Handle("POST /api/customers/{customer_id}/delete/{$}", lotus(handleLotusDelete(d.Store, d.Logger)))
+	// Django answers an unknown route before authenticating; so do we.
+	mux.Handle("/api/customers/", handleNotFound(lotusDialect, d.Logger))
+
+	// Flexprice: https://docs.flexprice.io/api-reference/customers. An
+	// unknown route gets the mux's plain-text 404, as gin's NoRoute answers.
+	flexprice := func(h http.Handler) http.Handler { return authenticate(auth, flexpriceDialect, d.Logger, h) }
+	mux.Handle("POST /v1/customers", flexprice(handleFlexpriceCreate(d.Service, d.Logger)))
+	mux.Handle("GET /v1/customers", flexprice(handleFlexpriceList(d.Store, d.Logger)))
+	mux.Handle("PUT /v1/customers", flexprice(handleFlexpriceUpdate(d.Store, d.Logger)))
+	mux.Handle("POST /v1/customers/search", flexprice(handleFlexpriceSearch(d.Store, d.Logger)))
+	mux.Handle("GET /v1/customers/{id}", flexprice(handleFlexpriceGet(d.Store, d.Logger)))
+	mux.Handle("PUT /v1/customers/{id}", flexprice(handleFlexpriceUpdate(d.Store, d.Logger)))
+	mux.Handle("DELETE /v1/customers/{id}", flexprice(handleFlexpriceDelete(d.Store, d.Logger)))
+	mux.Handle("GET /v1/customers/external/{external_id}", flexprice(handleFlexpriceGetExternal(d.Store, d.Logger, "external_id")))
+	// The peer's legacy alias of the external-id lookup.
+	mux.Handle("GET /v1/customers/lookup/{lookup_key}", flexprice(handleFlexpriceGetExternal(d.Store, d.Logger, "lookup_key")))
 }

@@ -31,6 +31,14 @@ type Deps struct {
 	// Sandbox maps a name to an in-process provider emulator, served
 	// without authentication at /sandbox/{name}/ with the prefix stripped.
 	Sandbox map[string]http.Handler
+	// Notify stores provider webhooks in and client webhook endpoints;
+	// nil serves no webhook routes.
+	Notify paysync.NotifyStore
+	// Inbox queues stored provider events for processing.
+	Inbox Inbox
+	// SandboxConnections lists every organization's sandbox connection of
+	// a provider: the targets of /webhooks/sandbox/{provider}.
+	SandboxConnections func(paysync.ProviderKind) []paysync.Connection
 }
 
 // NewServer returns the HTTP handler serving every route.

@@ -5,6 +5,7 @@ package config
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"regexp"
@@ -53,6 +54,14 @@ type Config struct {
 	RetryMax  time.Duration
 	// ShutdownTimeout bounds a graceful stop.
 	ShutdownTimeout time.Duration
+	// RefreshInterval is how often a synced customer without a payment
+	// method is re-checked at its provider.
+	RefreshInterval time.Duration
+	// WebhookMaxRetry bounds the attempts of one client webhook delivery.
+	WebhookMaxRetry int
+	// PublicURL is where browsers and providers reach this server: the base
+	// of provider webhook URLs and of the sandbox setup pages.
+	PublicURL string
 	// LogFormat is text or json.
 	LogFormat string
 }
@@ -62,6 +71,10 @@ type Organization struct {
 	Name        string       `yaml:"name"`
 	APIKeys     []string     `yaml:"api_keys"`
 	Connections []Connection `yaml:"connections"`
+	// WebhookURLs are client webhook endpoints ensured at start-up.
+	WebhookURLs []string `yaml:"webhook_urls"`
+	// WebhookHMACKey signs client webhooks (X-Lago-Signature); generated when unset.
+	WebhookHMACKey string `yaml:"webhook_hmac_key"`
 }
 
 // Connection is a provider connection from the configuration file.
@@ -72,6 +85,10 @@ type Connection struct {
 	BaseURL          string            `yaml:"base_url"`
 	RateLimit        float64           `yaml:"rate_limit"`
 	SyncNewCustomers bool              `yaml:"sync_new_customers"`
+	// ReturnURL is where setup pages send the end customer when done.
+	ReturnURL string `yaml:"return_url"`
+	// SetupLinkOnCreate generates a setup link once the provider customer exists.
+	SetupLinkOnCreate bool `yaml:"setup_link_on_create"`
 }
 
 type file struct {
@@ -103,6 +120,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		{"PAYSYNC_RETRY_BASE", &c.RetryBase, time.Second},
 		{"PAYSYNC_RETRY_MAX", &c.RetryMax, 10 * time.Minute},
 		{"PAYSYNC_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 30 * time.Second},
+		{"PAYSYNC_REFRESH_INTERVAL", &c.RefreshInterval, time.Hour},
 	}
 	for _, d := range durations {
 		*d.dst = d.def
@@ -121,6 +139,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	}{
 		{"PAYSYNC_CONCURRENCY", &c.Concurrency, 20},
 		{"PAYSYNC_MAX_RETRY", &c.MaxRetry, 20},
+		{"PAYSYNC_WEBHOOK_MAX_RETRY", &c.WebhookMaxRetry, 8},
 	}
 	for _, i := range ints {
 		*i.dst = i.def
@@ -131,6 +150,10 @@ func Load(getenv func(string) string) (*Config, error) {
 			}
 			*i.dst = n
 		}
+	}
+	c.PublicURL = strings.TrimSuffix(envOr(getenv, "PAYSYNC_PUBLIC_URL", defaultPublicURL(c.Addr)), "/")
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, fmt.Errorf("config: PAYSYNC_PUBLIC_URL: %q is not an http(s) URL", c.PublicURL)
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		return nil, fmt.Errorf("config: PAYSYNC_LOG_FORMAT: %q is not text or json", c.LogFormat)
@@ -152,6 +175,18 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.Organizations = orgs
 	}
 	return c, nil
+}
+
+// defaultPublicURL is the listen address as a local browser reaches it.
+func defaultPublicURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://localhost:8080"
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 func envOr(getenv func(string) string, key, def string) string {
@@ -213,6 +248,18 @@ func parseFile(raw []byte, getenv func(string) string) ([]Organization, error) {
 			}
 			o.APIKeys[j] = v
 		}
+		for j, u := range o.WebhookURLs {
+			if !isHTTPURL(u) {
+				return nil, fmt.Errorf("%s.webhook_urls[%d]: %q is not an http(s) URL", at, j, u)
+			}
+		}
+		if o.WebhookHMACKey != "" {
+			v, err := expand(at+".webhook_hmac_key", o.WebhookHMACKey, getenv)
+			if err != nil {
+				return nil, err
+			}
+			o.WebhookHMACKey = v
+		}
 		codes := map[string]bool{}
 		for j := range o.Connections {
 			cn := &o.Connections[j]
@@ -237,14 +284,14 @@ func parseFile(raw []byte, getenv func(string) string) ([]Organization, error) {
 				}
 				cn.Credentials[k] = val
 			}
-			if cn.BaseURL != "" {
-				u, err := url.Parse(cn.BaseURL)
-				if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-					return nil, fmt.Errorf("%s.base_url: %q is not an http(s) URL", cat, cn.BaseURL)
-				}
+			if cn.BaseURL != "" && !isHTTPURL(cn.BaseURL) {
+				return nil, fmt.Errorf("%s.base_url: %q is not an http(s) URL", cat, cn.BaseURL)
 			}
 			if cn.RateLimit < 0 {
 				return nil, fmt.Errorf("%s.rate_limit: must not be negative", cat)
+			}
+			if cn.ReturnURL != "" && !isHTTPURL(cn.ReturnURL) {
+				return nil, fmt.Errorf("%s.return_url: %q is not an http(s) URL", cat, cn.ReturnURL)
 			}
 		}
 	}
@@ -259,10 +306,15 @@ func (o Organization) DomainConnections(orgID string) []paysync.Connection {
 		out = append(out, paysync.Connection{
 			OrganizationID: orgID, Provider: paysync.ProviderKind(c.Provider), Code: c.Code,
 			Credentials: c.Credentials, BaseURL: c.BaseURL, RateLimit: c.RateLimit,
-			SyncNewCustomers: c.SyncNewCustomers,
+			SyncNewCustomers: c.SyncNewCustomers, ReturnURL: c.ReturnURL, SetupLinkOnCreate: c.SetupLinkOnCreate,
 		})
 	}
 	return out
+}
+
+func isHTTPURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // HasConnections reports whether any organization configures a connection;

@@ -160,7 +160,7 @@ func TestStaleGenerationIsIgnored(t *testing.T) {
 func TestWorkerRetriesAndArchives(t *testing.T) {
 	r := newRig(t, testenv.PostgresURL(t))
 	srv, mux := NewWorker(r.opt, WorkerOptions{Options: r.queue.Options, Concurrency: 4, PollInterval: 50 * time.Millisecond, ShutdownTimeout: time.Second},
-		r.syncer, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		Handlers{Sync: r.syncer}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := srv.Start(mux); err != nil {
 		t.Fatal(err)
 	}

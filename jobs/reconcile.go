@@ -15,9 +15,14 @@ const storeTimeout = 10 * time.Second
 // task was archived while its link stayed pending. It is safe to run in
 // every worker process: the TaskID makes duplicate enqueues no-ops.
 type Reconciler struct {
-	Store  paysync.Store
-	Queue  *Queue
-	Logger *slog.Logger
+	Store paysync.Store
+	// Notify, when set, adds two duties: provider events stored while Redis
+	// was down are queued, and links without a payment method are re-read
+	// every RefreshEvery — Braintree sends no "method added" event at all.
+	Notify       paysync.NotifyStore
+	RefreshEvery time.Duration
+	Queue        *Queue
+	Logger       *slog.Logger
 	// Interval between passes; After is how long a link must have been
 	// pending before a pass touches it.
 	Interval time.Duration
@@ -49,14 +54,47 @@ func (r *Reconciler) Run(ctx context.Context, startedAt time.Time) {
 	}
 }
 
-// Pass re-enqueues the links pending since before and reports how many
-// needed a new task.
+// Pass re-enqueues the links pending since before, queues unprocessed
+// provider events and due refreshes, and reports how many links needed a
+// new sync task.
 func (r *Reconciler) Pass(ctx context.Context, before time.Time) (int, error) {
-	batch := r.Batch
-	if batch <= 0 {
-		batch = 500
+	n, err := r.pendingLinks(ctx, before)
+	if err != nil || r.Notify == nil {
+		return n, err
 	}
-	refs, err := r.Store.PendingLinks(ctx, before, batch)
+	events, err := r.Notify.UnprocessedInbox(ctx, before, r.batch())
+	if err != nil {
+		return n, err
+	}
+	for _, id := range events {
+		if err := r.Queue.EnqueueInbox(ctx, id); err != nil {
+			return n, err
+		}
+	}
+	if r.RefreshEvery <= 0 {
+		return n, nil
+	}
+	links, err := r.Notify.LinksToRefresh(ctx, time.Now().Add(-r.RefreshEvery), r.batch())
+	if err != nil {
+		return n, err
+	}
+	for _, id := range links {
+		if err := r.Queue.EnqueueRefresh(ctx, id); err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func (r *Reconciler) batch() int {
+	if r.Batch <= 0 {
+		return 500
+	}
+	return r.Batch
+}
+
+func (r *Reconciler) pendingLinks(ctx context.Context, before time.Time) (int, error) {
+	refs, err := r.Store.PendingLinks(ctx, before, r.batch())
 	if err != nil {
 		return 0, err
 	}

@@ -18,8 +18,16 @@ type WorkerOptions struct {
 	ShutdownTimeout time.Duration
 }
 
-// NewWorker returns an asynq server running the sync handler.
-func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions, syncer *Syncer, log *slog.Logger) (*asynq.Server, *asynq.ServeMux) {
+// Handlers are the task handlers a worker runs; nil ones are not registered.
+type Handlers struct {
+	Sync       *Syncer
+	Refresh    *Refresher
+	Deliver    *Deliverer
+	SetupLinks *SetupLinks
+}
+
+// NewWorker returns an asynq server running the handlers.
+func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions, h Handlers, log *slog.Logger) (*asynq.Server, *asynq.ServeMux) {
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency:              o.Concurrency,
 		Queues:                   map[string]int{o.queue(): 1},
@@ -34,7 +42,19 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions, syncer *Syncer, log *s
 	})
 	mux := asynq.NewServeMux()
 	mux.Use(Logger(log))
-	mux.Handle(TypeSync, syncer)
+	if h.Sync != nil {
+		mux.Handle(TypeSync, h.Sync)
+	}
+	if h.Refresh != nil {
+		mux.HandleFunc(TypeInbox, h.Refresh.ProcessInbox)
+		mux.HandleFunc(TypeRefresh, h.Refresh.ProcessRefresh)
+	}
+	if h.Deliver != nil {
+		mux.Handle(TypeDeliver, h.Deliver)
+	}
+	if h.SetupLinks != nil {
+		mux.Handle(TypeSetupLink, h.SetupLinks)
+	}
 	return srv, mux
 }
 

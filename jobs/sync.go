@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/hibiken/asynq"
 
@@ -15,6 +16,13 @@ import (
 type Syncer struct {
 	Store       paysync.Store
 	Connections paysync.Connections
+	// Notifier, when set, announces created customers and permanent
+	// failures to the organization's webhook endpoints.
+	Notifier paysync.Notifier
+	// Queue, when set, takes the setup-link task of connections that
+	// generate one on creation.
+	Queue  *Queue
+	Logger *slog.Logger
 }
 
 var _ paysync.Syncer = (*Syncer)(nil)
@@ -61,7 +69,7 @@ func (s *Syncer) attempt(ctx context.Context, ref paysync.LinkRef, final bool) e
 	p, err := s.Connections.Provider(c.OrganizationID, l.Provider, l.ConnectionCode)
 	if err != nil {
 		pe := &paysync.ProviderError{Provider: l.Provider, Code: "connection_not_found", Message: err.Error()}
-		return s.record(ctx, ref, paysync.SyncResult{State: paysync.SyncFailed, Error: pe}, pe)
+		return s.record(ctx, c, ref, paysync.SyncResult{State: paysync.SyncFailed, Error: pe}, pe)
 	}
 	id := l.ProviderCustomerID
 	if !l.LinkOnly {
@@ -77,23 +85,69 @@ func (s *Syncer) attempt(ctx context.Context, ref paysync.LinkRef, final bool) e
 		if !pe.Retryable || final {
 			state = paysync.SyncFailed
 		}
-		return s.record(ctx, ref, paysync.SyncResult{State: state, ProviderCustomerID: id, Error: pe}, pe)
+		return s.record(ctx, c, ref, paysync.SyncResult{State: state, ProviderCustomerID: id, Error: pe}, pe)
 	}
-	return s.record(ctx, ref, paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: id, HasPaymentMethod: status.HasPaymentMethod}, nil)
+	return s.record(ctx, c, ref, paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: id, HasPaymentMethod: status.HasPaymentMethod}, nil)
 }
 
 // record stores the outcome; a store failure is retryable, so the provider
 // work is repeated (idempotently) rather than lost.
-func (s *Syncer) record(ctx context.Context, ref paysync.LinkRef, r paysync.SyncResult, pe *paysync.ProviderError) error {
+func (s *Syncer) record(ctx context.Context, c *paysync.Customer, ref paysync.LinkRef, r paysync.SyncResult, pe *paysync.ProviderError) error {
 	// The outcome must be stored even when the attempt's deadline is what
 	// failed it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
-	if _, err := s.Store.RecordSync(ctx, ref, r); err != nil {
+	applied, err := s.Store.RecordSync(ctx, ref, r)
+	if err != nil {
 		return fmt.Errorf("record sync of link %s: %w", ref.ID, err)
+	}
+	// Only the run that moved the link announces it: a duplicate run of
+	// the same generation finds nothing to apply.
+	if applied {
+		s.announce(ctx, c, r.State)
 	}
 	if pe != nil {
 		return pe
 	}
 	return nil
+}
+
+// announce sends the client webhook of a sync outcome, and queues the
+// setup link of connections that want one. Failures are logged: the
+// provider work is done and stored.
+func (s *Syncer) announce(ctx context.Context, c *paysync.Customer, state paysync.SyncState) {
+	l := c.Link
+	var webhookType string
+	switch {
+	case state == paysync.SyncSynced && !l.LinkOnly:
+		webhookType = paysync.EventPaymentProviderCreated
+		if s.Queue != nil && s.setupLinkOnCreate(c) {
+			if err := s.Queue.EnqueueSetupLink(ctx, l.Ref()); err != nil {
+				s.Logger.Warn("setup link not queued", "link_id", l.ID, "err", err)
+			}
+		}
+	case state == paysync.SyncFailed:
+		webhookType = paysync.EventPaymentProviderError
+	default:
+		return
+	}
+	if s.Notifier == nil {
+		return
+	}
+	fresh, err := s.Store.Customer(ctx, c.OrganizationID, paysync.CustomerKey{ID: c.ID})
+	if err == nil {
+		err = s.Notifier.Notify(ctx, fresh, webhookType, "")
+	}
+	if err != nil {
+		s.Logger.Warn("client webhook not queued", "customer_id", c.ID, "webhook_type", webhookType, "err", err)
+	}
+}
+
+func (s *Syncer) setupLinkOnCreate(c *paysync.Customer) bool {
+	for _, conn := range s.Connections.List(c.OrganizationID, c.Link.Provider) {
+		if conn.Code == c.Link.ConnectionCode {
+			return conn.SetupLinkOnCreate
+		}
+	}
+	return false
 }

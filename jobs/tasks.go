@@ -81,11 +81,13 @@ func (q *Queue) EnqueueSync(ctx context.Context, ref paysync.LinkRef, delay time
 		opts = append(opts, asynq.ProcessAt(notBefore(delay)))
 	}
 	_, err = q.Client.EnqueueContext(ctx, t, opts...)
-	if errors.Is(err, asynq.ErrTaskIDConflict) {
+	if isConflict(err) {
 		return nil
 	}
 	return err
 }
+
+func isConflict(err error) bool { return errors.Is(err, asynq.ErrTaskIDConflict) }
 
 // Ensure makes sure a pending link has a live task. A task left archived or
 // completed while its link is still pending (a crash between the provider

@@ -6,7 +6,9 @@ package providers
 import (
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
+	"strings"
 
 	"golang.org/x/time/rate"
 
@@ -62,6 +64,10 @@ func NewRegistry(conns []paysync.Connection, factories map[paysync.ProviderKind]
 			if !ok {
 				return nil, fmt.Errorf("connection %s/%s: no sandbox emulator for %q", c.Provider, c.Code, c.Provider)
 			}
+			if u, err := url.Parse(c.BaseURL); err == nil && strings.Trim(u.Path, "/") != "" {
+				// The emulator is mounted under the base URL's path.
+				h = http.StripPrefix(strings.TrimSuffix(u.Path, "/"), h)
+			}
 			transport = HandlerTransport{Handler: h}
 		}
 		if c.RateLimit > 0 {
@@ -114,4 +120,19 @@ func (t *rateLimited) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	return t.next.RoundTrip(req)
+}
+
+// Sandboxes lists every organization's sandbox connection of kind: the
+// shared in-process emulator's webhooks concern all of them.
+func (r *Registry) Sandboxes(kind paysync.ProviderKind) []paysync.Connection {
+	var out []paysync.Connection
+	for _, list := range r.conns {
+		for _, c := range list {
+			if c.Sandbox && c.Provider == kind {
+				out = append(out, c)
+			}
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].OrganizationID < out[j].OrganizationID })
+	return out
 }

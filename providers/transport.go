@@ -22,6 +22,9 @@ func (t HandlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	// side, but handlers read URL.Path and Host.
 	in := req.Clone(req.Context())
 	in.RequestURI = req.URL.RequestURI()
+	if in.Host == "" {
+		in.Host = req.URL.Host
+	}
 	if in.Body == nil {
 		in.Body = http.NoBody
 	}

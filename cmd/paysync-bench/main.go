@@ -302,7 +302,7 @@ func (b *bench) fillNoop(ctx context.Context, queue string, n int) error {
 func (b *bench) syncLag(ctx context.Context, d time.Duration) (p50, p99 time.Duration, n int, err error) {
 	srv, mux := jobs.NewWorker(b.a.RedisOpt, jobs.WorkerOptions{
 		Options: b.a.Queue.Options, Concurrency: b.o.workers, PollInterval: b.a.Config.PollInterval, ShutdownTimeout: 5 * time.Second,
-	}, b.a.Syncer, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	}, jobs.Handlers{Sync: b.a.Syncer}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err := srv.Start(mux); err != nil {
 		return 0, 0, 0, err
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/hibiken/asynqmon"
 
-	"github.com/paysync/paysync/api"
 	"github.com/paysync/paysync/config"
 	"github.com/paysync/paysync/internal/app"
 	"github.com/paysync/paysync/jobs"
@@ -63,12 +62,13 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		srv, mux := jobs.NewWorker(a.RedisOpt, jobs.WorkerOptions{
 			Options: a.Queue.Options, Concurrency: cfg.Concurrency,
 			PollInterval: cfg.PollInterval, ShutdownTimeout: cfg.ShutdownTimeout,
-		}, a.Syncer, log)
+		}, a.Handlers, log)
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("worker: %w", err)
 		}
 		defer srv.Shutdown()
-		rec := &jobs.Reconciler{Store: a.DB, Queue: a.Queue, Logger: log, Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter}
+		rec := &jobs.Reconciler{Store: a.DB, Notify: a.DB, Queue: a.Queue, Logger: log,
+			Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter, RefreshEvery: cfg.RefreshInterval}
 		var startedAt time.Time
 		if a.EmbeddedRedis != nil {
 			startedAt = a.StartedAt // a fresh in-process Redis has lost every queued task
@@ -78,13 +78,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if runAPI {
 		mon := asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: a.RedisOpt})
 		defer mon.Close()
-		sandbox := map[string]http.Handler{}
-		for kind, h := range a.Sandbox {
-			sandbox[string(kind)] = h
-		}
-		handler := api.NewServer(api.Deps{
-			Service: a.Service, Store: a.DB, Logger: log, Monitoring: mon, Ready: a.Ready, Sandbox: sandbox,
-		})
+		handler := a.Handler(mon)
 		ln, err := net.Listen("tcp", cfg.Addr)
 		if err != nil {
 			return fmt.Errorf("PAYSYNC_ADDR: %w", err)

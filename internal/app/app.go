@@ -48,6 +48,9 @@ type App struct {
 	Registry      *providers.Registry
 	Queue         *jobs.Queue
 	Syncer        *jobs.Syncer
+	Notifier      *jobs.Notifier
+	Handlers      jobs.Handlers
+	Emulators     Emulators
 	Service       *paysync.Service
 	closers       []func() error
 }
@@ -101,10 +104,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 		},
 		paysync.Braintree: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return braintree.New(c, h) },
 	}
-	a.Sandbox = map[paysync.ProviderKind]http.Handler{
-		paysync.Stripe: stripeemu.New(), paysync.Adyen: adyenemu.New(),
-		paysync.GoCardless: gocardlessemu.New(), paysync.Braintree: braintreeemu.New(),
-	}
+	a.newEmulators()
 	if a.Registry, err = providers.NewRegistry(conns, factories, providers.Options{Sandbox: a.Sandbox}); err != nil {
 		return nil, fmt.Errorf("PAYSYNC_CONFIG: %w", err)
 	}
@@ -112,12 +112,60 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 	client := asynq.NewClientFromRedisClient(a.Redis)
 	inspector := asynq.NewInspectorFromRedisClient(a.Redis)
 	a.Queue = &jobs.Queue{Client: client, Inspector: inspector, Options: jobOpts}
-	a.Syncer = &jobs.Syncer{Store: a.DB, Connections: a.Registry}
+	a.Notifier = &jobs.Notifier{Store: a.DB, Queue: a.Queue, Render: api.LagoCustomer, MaxRetry: cfg.WebhookMaxRetry}
+	a.Syncer = &jobs.Syncer{Store: a.DB, Connections: a.Registry, Notifier: a.Notifier, Queue: a.Queue, Logger: log}
 	a.Service = &paysync.Service{
 		Store: a.DB, Connections: a.Registry, Queue: a.Queue, Syncer: a.Syncer,
-		InlineTimeout: cfg.InlineTimeout, Logger: log,
+		InlineTimeout: cfg.InlineTimeout, Logger: log, Notifier: a.Notifier,
+	}
+	a.Handlers = jobs.Handlers{
+		Sync:       a.Syncer,
+		Refresh:    &jobs.Refresher{Store: a.DB, Notify: a.DB, Connections: a.Registry, Notifier: a.Notifier, Logger: log},
+		Deliver:    &jobs.Deliverer{Store: a.DB, Client: jobs.NewDeliveryClient()},
+		SetupLinks: &jobs.SetupLinks{Store: a.DB, Service: a.Service},
 	}
 	return a, nil
+}
+
+// Emulators are the in-process providers behind sandbox connections.
+type Emulators struct {
+	Stripe     *stripeemu.Emulator
+	Adyen      *adyenemu.Emulator
+	GoCardless *gocardlessemu.Emulator
+	Braintree  *braintreeemu.Emulator
+}
+
+func (a *App) newEmulators() {
+	public := a.Config.PublicURL + "/sandbox/"
+	e := Emulators{Stripe: stripeemu.New(), Adyen: adyenemu.New(), GoCardless: gocardlessemu.New(), Braintree: braintreeemu.New()}
+	// Setup pages are opened by a browser: their links point at this
+	// server's /sandbox/{provider}/ mount.
+	e.Adyen.PublicURL = public + string(paysync.Adyen)
+	e.GoCardless.PublicURL = public + string(paysync.GoCardless)
+	a.Emulators = e
+	a.Sandbox = map[paysync.ProviderKind]http.Handler{
+		paysync.Stripe: e.Stripe, paysync.Adyen: e.Adyen, paysync.GoCardless: e.GoCardless, paysync.Braintree: e.Braintree,
+	}
+}
+
+// Handler is the HTTP server of the api role. The sandbox emulators send
+// their signed webhooks straight into it, without a network hop.
+func (a *App) Handler(monitoring http.Handler) http.Handler {
+	sandbox := map[string]http.Handler{}
+	for kind, h := range a.Sandbox {
+		sandbox[string(kind)] = h
+	}
+	h := api.NewServer(api.Deps{
+		Service: a.Service, Store: a.DB, Logger: a.Logger, Monitoring: monitoring, Ready: a.Ready,
+		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
+	})
+	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
+	target := func(kind paysync.ProviderKind) string { return a.Config.PublicURL + "/webhooks/sandbox/" + string(kind) }
+	a.Emulators.Stripe.SendWebhooks(target(paysync.Stripe), client, stripeemu.SandboxWebhookSecret)
+	a.Emulators.Adyen.SendWebhooks(target(paysync.Adyen), client, adyenemu.SandboxWebhookSecret)
+	a.Emulators.GoCardless.SendWebhooks(target(paysync.GoCardless), client, gocardlessemu.SandboxWebhookSecret)
+	a.Emulators.Braintree.SendWebhooks(target(paysync.Braintree), client)
+	return h
 }
 
 func (a *App) openRedis() error {
@@ -177,23 +225,49 @@ func (a *App) ensureOrganizations(ctx context.Context, stdout io.Writer) ([]pays
 				return nil, err
 			}
 		}
+		if err := a.ensureWebhooks(ctx, org.ID, o); err != nil {
+			return nil, err
+		}
 		if o.Name == config.DefaultOrganization && len(keys) == 0 {
 			if err := a.firstKey(ctx, org, stdout); err != nil {
 				return nil, err
 			}
 		}
 		if !sandbox {
-			conns = append(conns, o.DomainConnections(org.ID)...)
+			for _, c := range o.DomainConnections(org.ID) {
+				if c.ReturnURL == "" {
+					c.ReturnURL = a.Config.PublicURL + api.SetupDonePath
+				}
+				conns = append(conns, c)
+			}
 			continue
 		}
 		for _, kind := range paysync.ProviderKinds {
-			conns = append(conns, paysync.Connection{OrganizationID: org.ID, Provider: kind, Code: string(kind), Sandbox: true})
+			// The base URL is where this server mounts the emulator, so that
+			// the links it makes open in a browser; the calls themselves stay
+			// in-process.
+			conns = append(conns, paysync.Connection{OrganizationID: org.ID, Provider: kind, Code: string(kind), Sandbox: true,
+				BaseURL: a.Config.PublicURL + "/sandbox/" + string(kind), ReturnURL: a.Config.PublicURL + api.SetupDonePath})
 		}
 	}
 	if sandbox {
 		a.Logger.Info("no provider connection configured: serving sandbox connections for stripe, adyen, gocardless and braintree from in-process emulators")
 	}
 	return conns, nil
+}
+
+// ensureWebhooks adds the configured client webhook endpoints and HMAC key.
+func (a *App) ensureWebhooks(ctx context.Context, orgID string, o config.Organization) error {
+	for _, u := range o.WebhookURLs {
+		err := a.DB.AddWebhookEndpoint(ctx, &paysync.WebhookEndpoint{OrganizationID: orgID, URL: u, SignatureAlgo: "hmac"})
+		if err != nil && paysync.ErrorCode(err) != paysync.ECONFLICT {
+			return fmt.Errorf("webhook_urls: %w", err)
+		}
+	}
+	if o.WebhookHMACKey != "" {
+		return a.DB.SetWebhookHMACKey(ctx, orgID, o.WebhookHMACKey)
+	}
+	return nil
 }
 
 // firstKey generates the default organization's first key, prints it once

@@ -1,0 +1,198 @@
+package jobs
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/paysync/paysync"
+)
+
+// Task types of the webhook work.
+const (
+	// TypeDeliver sends one client webhook delivery.
+	TypeDeliver = "webhook:deliver"
+	// TypeInbox processes one stored provider webhook event.
+	TypeInbox = "webhook:inbox"
+	// TypeRefresh re-reads one link's payment methods at the provider.
+	TypeRefresh = "customer:refresh"
+	// TypeSetupLink generates a setup link for a freshly created provider customer.
+	TypeSetupLink = "customer:setup_link"
+)
+
+type idPayload struct {
+	ID string `json:"id"`
+}
+
+func parseID(t *asynq.Task) (string, error) {
+	var p idPayload
+	if err := json.Unmarshal(t.Payload(), &p); err != nil || p.ID == "" {
+		return "", fmt.Errorf("%s task payload %q: %v: %w", t.Type(), t.Payload(), err, asynq.SkipRetry)
+	}
+	return p.ID, nil
+}
+
+// enqueueID queues a task whose payload is one id and whose TaskID keeps a
+// second one out while the first exists.
+func (q *Queue) enqueueID(ctx context.Context, typ, id string, opts ...asynq.Option) error {
+	payload, err := json.Marshal(idPayload{ID: id})
+	if err != nil {
+		return err
+	}
+	opts = append([]asynq.Option{asynq.TaskID(typ + ":" + id), asynq.Queue(q.Options.queue())}, opts...)
+	_, err = q.Client.EnqueueContext(ctx, asynq.NewTask(typ, payload), opts...)
+	if err != nil && !isConflict(err) {
+		return err
+	}
+	return nil
+}
+
+// Notifier implements paysync.Notifier: it stores one delivery per
+// endpoint (the body stays in the database) and queues each by id.
+type Notifier struct {
+	Store paysync.NotifyStore
+	Queue *Queue
+	// Render is the customer object client webhooks carry: Lago's customer.
+	Render func(*paysync.Customer) any
+	// MaxRetry bounds the attempts at one endpoint before the delivery is
+	// archived (visible, and retryable by hand, in asynqmon).
+	MaxRetry int
+}
+
+var _ paysync.Notifier = (*Notifier)(nil)
+
+// Notify implements paysync.Notifier with Lago's envelope.
+func (n *Notifier) Notify(ctx context.Context, c *paysync.Customer, webhookType, checkoutURL string) error {
+	endpoints, err := n.Store.WebhookEndpoints(ctx, c.OrganizationID)
+	if err != nil || len(endpoints) == 0 {
+		return err
+	}
+	objectType, object := "customer", n.Render(c)
+	if l := c.Link; l != nil {
+		ref := map[string]any{
+			"lago_customer_id": c.ID, "external_customer_id": c.ExternalID,
+			"payment_provider": l.Provider, "payment_provider_code": l.ConnectionCode,
+		}
+		switch webhookType {
+		case paysync.EventPaymentProviderError:
+			objectType, object = "payment_provider_customer_error", ref
+			ref["provider_error"] = providerError(l.LastError)
+		case paysync.EventCheckoutURLGenerated:
+			objectType, object = "payment_provider_customer_checkout_url", ref
+			ref["checkout_url"] = checkoutURL
+		}
+	}
+	body, err := json.Marshal(map[string]any{
+		"webhook_type": webhookType, "object_type": objectType,
+		"organization_id": c.OrganizationID, objectType: object,
+	})
+	if err != nil {
+		return err
+	}
+	ds := make([]*paysync.Delivery, 0, len(endpoints))
+	for _, e := range endpoints {
+		ds = append(ds, &paysync.Delivery{OrganizationID: c.OrganizationID, EndpointID: e.ID, URL: e.URL, WebhookType: webhookType, Body: body})
+	}
+	if err := n.Store.AddDeliveries(ctx, ds); err != nil {
+		return err
+	}
+	for _, d := range ds {
+		if err := n.Queue.EnqueueDelivery(ctx, d.ID, n.MaxRetry); err != nil {
+			return err // stored: the reconciler queues it later
+		}
+	}
+	return nil
+}
+
+func providerError(pe *paysync.ProviderError) map[string]any {
+	if pe == nil {
+		return nil
+	}
+	return map[string]any{"error_code": pe.Code, "message": pe.Message, "http_status": pe.HTTPStatus}
+}
+
+// EnqueueDelivery queues one delivery.
+func (q *Queue) EnqueueDelivery(ctx context.Context, id string, maxRetry int) error {
+	return q.enqueueID(ctx, TypeDeliver, id, asynq.MaxRetry(maxRetry), asynq.Retention(q.Options.Retention))
+}
+
+// Deliverer sends client webhooks signed as Lago signs them, so that an
+// existing Lago webhook consumer verifies them unchanged.
+type Deliverer struct {
+	Store  paysync.NotifyStore
+	Client *http.Client
+}
+
+// ProcessTask implements asynq.Handler for TypeDeliver.
+func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	id, err := parseID(t)
+	if err != nil {
+		return err
+	}
+	del, err := d.Store.Delivery(ctx, id)
+	if paysync.ErrorCode(err) == paysync.ENOTFOUND {
+		return nil
+	}
+	if err != nil || del.DeliveredAt != nil {
+		return err
+	}
+	key, err := d.Store.WebhookHMACKey(ctx, del.OrganizationID)
+	if err != nil {
+		return err
+	}
+	status, sendErr := d.send(ctx, del, key)
+	errText := ""
+	if sendErr != nil {
+		errText = sendErr.Error()
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := d.Store.RecordDeliveryAttempt(rctx, id, status, errText, sendErr == nil); err != nil {
+		return err
+	}
+	return sendErr
+}
+
+func (d *Deliverer) send(ctx context.Context, del *paysync.Delivery, key string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, del.URL, strings.NewReader(string(del.Body)))
+	if err != nil {
+		return 0, fmt.Errorf("webhook url: %w: %w", err, asynq.SkipRetry)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "paysync")
+	req.Header.Set("X-Lago-Signature", Sign(key, del.Body))
+	req.Header.Set("X-Lago-Signature-Algorithm", "hmac")
+	req.Header.Set("X-Lago-Unique-Key", del.ID)
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("webhook endpoint unreachable: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("webhook endpoint answered %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+// Sign is Lago's HMAC webhook signature: base64(HMAC-SHA256(key, body)).
+func Sign(key string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// deliveryTimeout bounds one attempt at a client endpoint.
+const deliveryTimeout = 10 * time.Second
+
+// NewDeliveryClient is the HTTP client for client webhooks.
+func NewDeliveryClient() *http.Client { return &http.Client{Timeout: deliveryTimeout} }
