@@ -238,6 +238,17 @@ func writeFault(w http.ResponseWriter, status int, kind fault.Kind) {
 			errorDetail{Reason: "rate_limit_exceeded", Message: "Rate limit exceeded"})
 		return
 	}
+	if status < 500 {
+		// An injected client error is GoCardless's invalid_api_usage, the
+		// type it answers a bad token or request with.
+		reason := "invalid_api_usage"
+		if status == http.StatusUnauthorized {
+			reason = "access_token_not_found"
+		}
+		writeError(w, status, typeInvalidAPIUsage, http.StatusText(status),
+			errorDetail{Reason: reason, Message: http.StatusText(status)})
+		return
+	}
 	writeError(w, status, typeGoCardless, "Uh-oh! An internal error occurred",
 		errorDetail{Reason: "internal_server_error", Message: "Uh-oh! An internal error occurred"})
 }
