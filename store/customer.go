@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"strings"
@@ -68,7 +69,10 @@ func notFound() error {
 func (db *DB) UpsertCustomer(ctx context.Context, orgID, externalID string, change func(existing *paysync.Customer) (*paysync.Customer, error)) (*paysync.Customer, bool, error) {
 	for attempt := 1; ; attempt++ {
 		c, created, err := db.upsertOnce(ctx, orgID, externalID, change)
-		if errors.Is(err, errInsertRace) && attempt < maxUpsertAttempts {
+		// A pooled connection the server or a failover broke aborts the
+		// transaction before anything commits: it is safe to run again.
+		brokenConn := errors.Is(err, driver.ErrBadConn) && ctx.Err() == nil
+		if (errors.Is(err, errInsertRace) || brokenConn) && attempt < maxUpsertAttempts {
 			continue
 		}
 		return c, created, err

@@ -212,6 +212,7 @@ func (b *bench) closedLoop(ctx context.Context, d time.Duration, op func(context
 	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	var done, failed atomic.Int64
+	var firstErr atomic.Value
 	var wg sync.WaitGroup
 	start := time.Now()
 	for range b.o.concurrency {
@@ -222,6 +223,7 @@ func (b *bench) closedLoop(ctx context.Context, d time.Duration, op func(context
 				if err := op(ctx); err != nil {
 					if ctx.Err() == nil {
 						failed.Add(1)
+						firstErr.CompareAndSwap(nil, err.Error())
 					}
 					continue
 				}
@@ -231,7 +233,7 @@ func (b *bench) closedLoop(ctx context.Context, d time.Duration, op func(context
 	}
 	wg.Wait()
 	if f := failed.Load(); f > 0 {
-		fmt.Fprintf(os.Stderr, "paysync-bench: %d operations failed\n", f)
+		fmt.Fprintf(os.Stderr, "paysync-bench: %d operations failed; the first: %v\n", f, firstErr.Load())
 	}
 	return float64(done.Load()) / time.Since(start).Seconds()
 }
