@@ -227,7 +227,7 @@ func (c *lagoCustomer) validate(v paysync.Validation) {
 	if c.Currency.V != "" && !paysync.ValidCurrency(c.Currency.V) {
 		v.Add("currency", reasonInvalid)
 	}
-	if c.Timezone.V != "" && !paysync.ValidTimezone(c.Timezone.V) {
+	if c.Timezone.V != "" && !(lagoTimezones[c.Timezone.V] && paysync.ValidTimezone(c.Timezone.V)) {
 		v.Add("timezone", reasonTimezone)
 	}
 	checkEnum(v, "customer_type", c.CustomerType.V, reasonInvalid, "company", "individual")

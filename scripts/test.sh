@@ -48,3 +48,8 @@ staticcheck ./...
 
 step "go test -race"
 go test -race -count=1 -timeout 14m "$@" ./...
+
+step "fuzz the three dialect decoders briefly"
+for target in FuzzLagoDecode FuzzLotusDecode FuzzFlexpriceDecode; do
+  go test ./api -run '^$' -fuzz "^${target}\$" -fuzztime "${PAYSYNC_FUZZTIME:-10s}"
+done
