@@ -160,7 +160,9 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
 	})
 	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
-	target := func(kind paysync.ProviderKind) string { return a.Config.PublicURL + "/webhooks/sandbox/" + string(kind) }
+	target := func(kind paysync.ProviderKind) string {
+		return a.Config.PublicURL + "/webhooks/sandbox/" + string(kind)
+	}
 	a.Emulators.Stripe.SendWebhooks(target(paysync.Stripe), client, stripeemu.SandboxWebhookSecret)
 	a.Emulators.Adyen.SendWebhooks(target(paysync.Adyen), client, adyenemu.SandboxWebhookSecret)
 	a.Emulators.GoCardless.SendWebhooks(target(paysync.GoCardless), client, gocardlessemu.SandboxWebhookSecret)

@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/adyen/adyen-go-api-library/v9/src/common"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/providers"
 )
 
 // call runs one library request and classifies its outcome.
@@ -66,7 +66,7 @@ func classify(res *http.Response, err error) error {
 		pe.Code, pe.Retryable = "invalid_response", true
 	case status == http.StatusTooManyRequests:
 		pe.Retryable = true
-		pe.RetryAfter = retryAfter(res.Header.Get("Retry-After"))
+		pe.RetryAfter = providers.RetryAfter(res.Header.Get("Retry-After"), time.Now())
 	case status == http.StatusRequestTimeout || status >= 500:
 		pe.Retryable = true
 	default:
@@ -82,22 +82,3 @@ func isTimeout(err error) bool {
 	return errors.As(err, &t) && t.Timeout()
 }
 
-// retryAfter reads Retry-After as seconds or an HTTP date; 0 when absent.
-func retryAfter(v string) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		if d := time.Until(t); d > 0 {
-			return d
-		}
-	}
-	return 0
-}

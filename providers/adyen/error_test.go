@@ -6,23 +6,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/paysync/paysync"
 )
-
-func TestRetryAfter(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]time.Duration{"": 0, "3": 3 * time.Second, "-1": 0, "soon": 0, "0": 0} {
-		if got := retryAfter(in); got != want {
-			t.Errorf("retryAfter(%q) = %s, want %s", in, got, want)
-		}
-	}
-	date := time.Now().Add(time.Hour).UTC().Format(http.TimeFormat)
-	if got := retryAfter(date); got < 58*time.Minute || got > time.Hour {
-		t.Errorf("retryAfter(%q) = %s, want about an hour", date, got)
-	}
-}
 
 // The library panics on error bodies whose fields have unexpected types;
 // the adapter must turn that into a retryable error, not crash.

@@ -18,6 +18,7 @@ import (
 	bt "github.com/braintree-go/braintree-go"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/providers"
 )
 
 // exchange is what the recorder saw of the last response of one call.
@@ -144,7 +145,7 @@ func classify(err error, x *exchange) error {
 	case s == http.StatusTooManyRequests:
 		pe.Code, pe.Retryable = "too_many_requests", true
 		if x != nil && x.header != nil {
-			pe.RetryAfter = retryAfter(x.header.Get("Retry-After"), time.Now())
+			pe.RetryAfter = providers.RetryAfter(x.header.Get("Retry-After"), time.Now())
 		}
 	case s == http.StatusRequestTimeout || s == http.StatusGatewayTimeout:
 		pe.Code, pe.Retryable = "timeout", true
@@ -178,20 +179,3 @@ func firstCode(be *bt.BraintreeError) string {
 	return all[0].Code
 }
 
-// retryAfter reads a Retry-After header: delay seconds or an HTTP date.
-func retryAfter(v string, now time.Time) time.Duration {
-	v = strings.TrimSpace(v)
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}

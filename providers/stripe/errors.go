@@ -12,6 +12,7 @@ import (
 	stripego "github.com/stripe/stripe-go/v76"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/providers"
 )
 
 // lastResponse is what the transport saw of the last response to a call:
@@ -77,7 +78,7 @@ func classify(err error, last *lastResponse) *paysync.ProviderError {
 		return pe
 	}
 	if last != nil && last.status == pe.HTTPStatus {
-		pe.RetryAfter = parseRetryAfter(last.retryAfter, time.Now())
+		pe.RetryAfter = providers.RetryAfter(last.retryAfter, time.Now())
 	}
 	switch s := pe.HTTPStatus; {
 	case s == http.StatusConflict, s == http.StatusTooManyRequests, s >= 500:
@@ -92,23 +93,6 @@ func classify(err error, last *lastResponse) *paysync.ProviderError {
 		pe.RetryAfter = 0
 	}
 	return pe
-}
-
-// parseRetryAfter reads a Retry-After header in seconds or as an HTTP date.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(v); err == nil {
-		if s < 0 {
-			return 0
-		}
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 var emailPattern = regexp.MustCompile(`[^\s'"<>()]*@[^\s'"<>()]*`)
