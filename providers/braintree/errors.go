@@ -178,4 +178,3 @@ func firstCode(be *bt.BraintreeError) string {
 	sort.Slice(all, func(i, j int) bool { return all[i].Code < all[j].Code })
 	return all[0].Code
 }
-
