@@ -70,10 +70,11 @@ type NotifyStore interface {
 	// CustomerByProviderID finds the customer linked to a provider customer
 	// on one connection, with its link.
 	CustomerByProviderID(ctx context.Context, orgID string, kind ProviderKind, code, providerCustomerID string) (*Customer, error)
-	// RecordPaymentMethod stores what a refresh read at checkedAt, unless a
-	// refresh that read later already stored its answer; it reports whether
-	// has_payment_method changed.
-	RecordPaymentMethod(ctx context.Context, linkID string, has bool, checkedAt time.Time) (changed bool, err error)
+	// RecordPaymentMethod stores what a refresh read at checkedAt about
+	// providerCustomerID, unless a refresh that read later already stored
+	// its answer or the link no longer is a synced link to that customer;
+	// it reports whether has_payment_method changed.
+	RecordPaymentMethod(ctx context.Context, linkID, providerCustomerID string, has bool, checkedAt time.Time) (changed bool, err error)
 	// LinksToRefresh lists synced links without a payment method whose last
 	// check is older than checkedBefore (or that were never checked), oldest first.
 	LinksToRefresh(ctx context.Context, checkedBefore time.Time, limit int) ([]string, error)
@@ -92,6 +93,9 @@ type NotifyStore interface {
 	Delivery(ctx context.Context, id string) (*Delivery, error)
 	// RecordDeliveryAttempt counts one attempt and its outcome.
 	RecordDeliveryAttempt(ctx context.Context, id string, status int, errText string, delivered bool) error
+	// UnsentDeliveries lists deliveries created before the given time that
+	// no attempt has reached: their enqueue failed (Redis down).
+	UnsentDeliveries(ctx context.Context, before time.Time, limit int) ([]string, error)
 	// Deliveries lists an organization's latest deliveries, newest first.
 	Deliveries(ctx context.Context, orgID string, limit int) ([]*Delivery, error)
 }

@@ -122,8 +122,12 @@ func (s *Service) Resync(ctx context.Context, orgID, externalID string, inline b
 	return c, err
 }
 
-// dispatch runs or enqueues the pending link of a committed customer.
+// dispatch runs or enqueues the pending link of a committed customer. The
+// customer is committed: a client that hangs up must not cut the inline
+// attempt short (it would be stored as a failure) nor the enqueue.
 func (s *Service) dispatch(ctx context.Context, c *Customer, created, inline bool) (*Customer, bool, error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.InlineTimeout+afterCommitTimeout)
+	defer cancel()
 	ref := c.Link.Ref()
 	var delay time.Duration
 	if inline {
@@ -167,6 +171,9 @@ func (s *Service) planLink(c *Customer, isNew bool, b *BillingRequest) (*Provide
 		}
 		return link, nil
 	}
+	// An explicit sync_with_provider: false keeps a new customer away from
+	// a sync_new_customers connection, as it keeps it from any provider.
+	optedOut := b.SyncWithProvider != nil && !*b.SyncWithProvider
 	if b.ProviderSet && b.Provider == "" {
 		return nil, nil // payment_provider: null removes the link
 	}
@@ -181,7 +188,7 @@ func (s *Service) planLink(c *Customer, isNew bool, b *BillingRequest) (*Provide
 		}
 		// sync_with_provider without a provider: a connection flagged
 		// sync_new_customers may take the new customer.
-		if isNew {
+		if isNew && !optedOut {
 			return s.autoLink(c.OrganizationID), nil
 		}
 		return link, nil
@@ -199,7 +206,9 @@ func (s *Service) planLink(c *Customer, isNew bool, b *BillingRequest) (*Provide
 		// behind, as Lago discards it, and the new one starts from scratch.
 		next := &ProviderLink{Provider: kind, ConnectionCode: code, State: SyncNone}
 		if link != nil {
-			next.ID, next.Generation = link.ID, link.Generation
+			// A new generation even with nothing to do yet: a job still
+			// running for the old provider must find its result refused.
+			next.ID, next.Generation = link.ID, link.Generation+1
 		}
 		link = next
 	}
@@ -256,6 +265,9 @@ func (s *Service) connectionCode(orgID string, kind ProviderKind, code string) (
 			Fields: map[string][]string{"payment_provider_code": {"payment_provider_code_missing"}}}
 	}
 }
+
+// afterCommitTimeout bounds the enqueue and re-read after a commit.
+const afterCommitTimeout = 5 * time.Second
 
 // startGeneration makes the link pending under a new generation, so that
 // its TaskID and idempotency key are new.

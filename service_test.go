@@ -96,7 +96,14 @@ func TestPlanLinkFollowsLago(t *testing.T) {
 		{name: "another provider starts a new generation on the same link", existing: synced(),
 			b: &BillingRequest{ProviderSet: true, Provider: Braintree, SyncWithProvider: ptr(true)},
 			want: func(t *testing.T, l *ProviderLink) {
-				if l.ID != "l" || l.Provider != Braintree || l.Generation != 2 || l.State != SyncPending || l.ProviderCustomerID != "" || l.HasPaymentMethod {
+				if l.ID != "l" || l.Provider != Braintree || l.Generation != 3 || l.State != SyncPending || l.ProviderCustomerID != "" || l.HasPaymentMethod {
+					t.Errorf("got %+v", l)
+				}
+			}},
+		{name: "another provider with nothing to do yet still supersedes the running job", existing: synced(),
+			b: &BillingRequest{ProviderSet: true, Provider: Braintree},
+			want: func(t *testing.T, l *ProviderLink) {
+				if l.Generation != 2 || l.State != SyncNone || l.ProviderCustomerID != "" {
 					t.Errorf("got %+v", l)
 				}
 			}},
@@ -168,5 +175,14 @@ func mustNil(t *testing.T, l *ProviderLink) {
 	t.Helper()
 	if l != nil {
 		t.Errorf("want no link, got %+v", l)
+	}
+}
+
+func TestExplicitOptOutSkipsSyncNewCustomers(t *testing.T) {
+	s := &Service{Connections: staticConns{{OrganizationID: "o", Provider: Stripe, Code: "main", SyncNewCustomers: true}}}
+	off := false
+	l, err := s.planLink(&Customer{OrganizationID: "o"}, true, &BillingRequest{SyncWithProvider: &off})
+	if err != nil || l != nil {
+		t.Fatalf("sync_with_provider: false must keep the customer away from providers: %+v, %v", l, err)
 	}
 }

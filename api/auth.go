@@ -127,11 +127,11 @@ func bearerKey(r *http.Request) string {
 	return strings.TrimSpace(key)
 }
 
-// requireDashboardKey guards the dashboard: any organization's API key, as
-// the basic-auth password (what a browser prompts for; the user name is
-// ignored) or as a Bearer token. The dashboard shows queue state across
-// organizations; task payloads hold ids only.
-func requireDashboardKey(a *authenticator, log *slog.Logger, next http.Handler) http.Handler {
+// requireDashboardKey guards the dashboard: an API key, as the basic-auth
+// password (what a browser prompts for; the user name is ignored) or as a
+// Bearer token. The dashboard controls the queues of every organization,
+// so when admin names an organization only its keys get in.
+func requireDashboardKey(a *authenticator, admin string, log *slog.Logger, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key := bearerKey(r)
 		if _, password, ok := r.BasicAuth(); ok {
@@ -146,6 +146,10 @@ func requireDashboardKey(a *authenticator, log *slog.Logger, next http.Handler) 
 		if org == nil {
 			w.Header().Set("WWW-Authenticate", `Basic realm="paysync"`)
 			http.Error(w, "Unauthorized", http.StatusUnauthorized)
+			return
+		}
+		if admin != "" && org.Name != admin {
+			http.Error(w, "Forbidden: the dashboard takes a key of organization "+admin, http.StatusForbidden)
 			return
 		}
 		next.ServeHTTP(w, r)

@@ -10,7 +10,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
 
 	if d.Monitoring != nil {
 		// Trailing slash: asynqmon serves its SPA and API below its root.
-		mux.Handle("/monitoring/", requireDashboardKey(auth, d.Logger, d.Monitoring))
+		mux.Handle("/monitoring/", requireDashboardKey(auth, d.MonitoringOrganization, d.Logger, d.Monitoring))
 	}
 	for name, h := range d.Sandbox {
 		prefix := "/sandbox/" + name

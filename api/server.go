@@ -1,6 +1,7 @@
-// Package api is paysync's HTTP server: the client dialects (Lago today;
-// Lotus and Flexprice fit the same mould), API-key authentication, health
-// endpoints, the asynqmon dashboard and the sandbox emulators.
+// Package api is paysync's HTTP server: the client dialects (Lago, Lotus
+// and Flexprice), API-key authentication, provider webhooks, client webhook
+// endpoints, health endpoints, the asynqmon dashboard and the sandbox
+// emulators.
 //
 // Every dialect decodes and validates its own request shape, maps it to one
 // paysync.UpsertRequest, and renders the stored paysync.Customer back in its
@@ -25,6 +26,9 @@ type Deps struct {
 	// Monitoring is the asynqmon dashboard, served behind the API keys at
 	// /monitoring/ (its RootPath must be "/monitoring"); nil serves none.
 	Monitoring http.Handler
+	// MonitoringOrganization, when set, is the one organization whose keys
+	// open the dashboard (it controls every organization's queues).
+	MonitoringOrganization string
 	// Ready reports whether the dependencies (database, Redis) answer; its
 	// error names what is down. nil means always ready.
 	Ready func(context.Context) error

@@ -159,8 +159,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		return nil, fmt.Errorf("config: PAYSYNC_LOG_FORMAT: %q is not text or json", c.LogFormat)
 	}
 	if c.RedisURL != "" {
+		// The value is not echoed: it may carry a password.
 		if _, err := url.Parse(c.RedisURL); err != nil || !strings.Contains(c.RedisURL, "://") {
-			return nil, fmt.Errorf("config: REDIS_URL: %q is not a redis:// URL", c.RedisURL)
+			return nil, fmt.Errorf("config: REDIS_URL: not a redis:// URL")
 		}
 	}
 	if path := getenv("PAYSYNC_CONFIG"); path != "" {

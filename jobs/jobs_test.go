@@ -169,8 +169,10 @@ func TestWorkerRetriesAndArchives(t *testing.T) {
 	r.emu.Faults.Set(fault.Settings{FailNext: 2, Fail: fault.ServerError, Status: 502})
 	r.create(t, "flaky", syncWith(paysync.Stripe))
 	waitState(t, r, "flaky", paysync.SyncSynced)
-	if l := r.link(t, "flaky"); l.Attempts < 3 || l.LastError != nil {
-		t.Errorf("after two 502s: attempts %d, last error %v", l.Attempts, l.LastError)
+	// The adapter may spend both 502s in one attempt (a create, then the
+	// search that checks whether it went through): at least one retry.
+	if l := r.link(t, "flaky"); l.Attempts < 2 || l.LastError != nil || r.emu.CustomerCount() != 1 {
+		t.Errorf("after two 502s: attempts %d, last error %v, %d customers", l.Attempts, l.LastError, r.emu.CustomerCount())
 	}
 
 	off := false

@@ -48,7 +48,7 @@ func (q *Queue) enqueueID(ctx context.Context, typ, id string, opts ...asynq.Opt
 	if err != nil {
 		return err
 	}
-	opts = append([]asynq.Option{asynq.TaskID(typ + ":" + id), asynq.Queue(q.Options.queue())}, opts...)
+	opts = append([]asynq.Option{asynq.TaskID(typ + ":" + id), asynq.Queue(q.Options.queue()), asynq.Timeout(taskTimeout)}, opts...)
 	_, err = q.Client.EnqueueContext(ctx, asynq.NewTask(typ, payload), opts...)
 	if err != nil && !isConflict(err) {
 		return err
@@ -105,12 +105,15 @@ func (n *Notifier) Notify(ctx context.Context, c *paysync.Customer, webhookType,
 	if err := n.Store.AddDeliveries(ctx, ds); err != nil {
 		return err
 	}
+	var firstErr error
 	for _, d := range ds {
-		if err := n.Queue.EnqueueDelivery(ctx, d.ID, n.MaxRetry); err != nil {
-			return err // stored: the reconciler queues it later
+		// One failed enqueue does not keep the others back; whatever is
+		// stored and not queued, the reconciler queues later.
+		if err := n.Queue.EnqueueDelivery(ctx, d.ID, n.MaxRetry); err != nil && firstErr == nil {
+			firstErr = err
 		}
 	}
-	return nil
+	return firstErr
 }
 
 func providerError(pe *paysync.ProviderError) map[string]any {
@@ -143,6 +146,12 @@ func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return nil
 	}
 	if err != nil || del.DeliveredAt != nil {
+		return err
+	}
+	// An endpoint the organization removed gets nothing more.
+	if _, err := d.Store.WebhookEndpoint(ctx, del.OrganizationID, del.EndpointID); paysync.ErrorCode(err) == paysync.ENOTFOUND {
+		return nil
+	} else if err != nil {
 		return err
 	}
 	key, err := d.Store.WebhookHMACKey(ctx, del.OrganizationID)
@@ -194,5 +203,10 @@ func Sign(key string, body []byte) string {
 // deliveryTimeout bounds one attempt at a client endpoint.
 const deliveryTimeout = 10 * time.Second
 
-// NewDeliveryClient is the HTTP client for client webhooks.
-func NewDeliveryClient() *http.Client { return &http.Client{Timeout: deliveryTimeout} }
+// NewDeliveryClient is the HTTP client for client webhooks. It does not
+// follow redirects: a signed body goes to the registered URL only.
+func NewDeliveryClient() *http.Client {
+	return &http.Client{Timeout: deliveryTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}

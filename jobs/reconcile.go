@@ -21,8 +21,10 @@ type Reconciler struct {
 	// every RefreshEvery — Braintree sends no "method added" event at all.
 	Notify       paysync.NotifyStore
 	RefreshEvery time.Duration
-	Queue        *Queue
-	Logger       *slog.Logger
+	// WebhookMaxRetry is the retry budget of re-queued client deliveries.
+	WebhookMaxRetry int
+	Queue           *Queue
+	Logger          *slog.Logger
 	// Interval between passes; After is how long a link must have been
 	// pending before a pass touches it.
 	Interval time.Duration
@@ -68,6 +70,15 @@ func (r *Reconciler) Pass(ctx context.Context, before time.Time) (int, error) {
 	}
 	for _, id := range events {
 		if err := r.Queue.EnqueueInbox(ctx, id); err != nil {
+			return n, err
+		}
+	}
+	deliveries, err := r.Notify.UnsentDeliveries(ctx, before, r.batch())
+	if err != nil {
+		return n, err
+	}
+	for _, id := range deliveries {
+		if err := r.Queue.EnqueueDelivery(ctx, id, r.WebhookMaxRetry); err != nil {
 			return n, err
 		}
 	}

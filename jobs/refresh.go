@@ -53,10 +53,19 @@ func (r *Refresher) ProcessInbox(ctx context.Context, t *asynq.Task) error {
 	if err != nil || ev.ProcessedAt != nil {
 		return err
 	}
-	if err := r.processEvent(ctx, ev); err != nil {
+	err = r.processEvent(ctx, ev)
+	retry, ok1 := asynq.GetRetryCount(ctx)
+	maxRetry, ok2 := asynq.GetMaxRetry(ctx)
+	if err != nil && paysync.IsRetryable(err) && !(ok1 && ok2 && retry >= maxRetry) {
 		return err
 	}
-	return r.Notify.MarkInboxProcessed(ctx, id)
+	// Done, or given up: either way the event leaves the inbox, so that
+	// events that cannot be processed never pile up ahead of the others.
+	// A failure stays visible as the archived task.
+	if merr := r.Notify.MarkInboxProcessed(ctx, id); merr != nil {
+		return merr
+	}
+	return err
 }
 
 func (r *Refresher) processEvent(ctx context.Context, ev *paysync.InboxEvent) error {
@@ -120,11 +129,17 @@ func (r *Refresher) refresh(ctx context.Context, c *paysync.Customer) error {
 	if err != nil {
 		pe := paysync.AsProviderError(l.Provider, err)
 		if pe.Code != paysync.CodeCustomerNotFound {
+			// Count the failed check all the same, so that a provider
+			// that keeps failing cannot hold the schedule's head for the
+			// links behind it; the next check comes with the schedule.
+			if _, rerr := r.Notify.RecordPaymentMethod(ctx, l.ID, l.ProviderCustomerID, l.HasPaymentMethod, checkedAt); rerr != nil {
+				return rerr
+			}
 			return skipPermanent(l.Provider, err)
 		}
 		st = paysync.CustomerStatus{} // deleted at the provider: nothing to charge
 	}
-	changed, err := r.Notify.RecordPaymentMethod(ctx, l.ID, st.HasPaymentMethod, checkedAt)
+	changed, err := r.Notify.RecordPaymentMethod(ctx, l.ID, l.ProviderCustomerID, st.HasPaymentMethod, checkedAt)
 	if err != nil || !changed {
 		return err
 	}

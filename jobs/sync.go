@@ -104,7 +104,7 @@ func (s *Syncer) record(ctx context.Context, c *paysync.Customer, ref paysync.Li
 	// Only the run that moved the link announces it: a duplicate run of
 	// the same generation finds nothing to apply.
 	if applied {
-		s.announce(ctx, c, r.State)
+		s.announce(ctx, c, r)
 	}
 	if pe != nil {
 		return pe
@@ -115,10 +115,14 @@ func (s *Syncer) record(ctx context.Context, c *paysync.Customer, ref paysync.Li
 // announce sends the client webhook of a sync outcome, and queues the
 // setup link of connections that want one. Failures are logged: the
 // provider work is done and stored.
-func (s *Syncer) announce(ctx context.Context, c *paysync.Customer, state paysync.SyncState) {
+func (s *Syncer) announce(ctx context.Context, c *paysync.Customer, r paysync.SyncResult) {
 	l := c.Link
+	state := r.State
 	var webhookType string
 	switch {
+	case state == paysync.SyncSynced && l.LinkOnly && r.HasPaymentMethod != l.HasPaymentMethod:
+		// A re-sync read a change the webhooks had not told.
+		webhookType = paysync.EventPaymentMethodUpdated
 	case state == paysync.SyncSynced && !l.LinkOnly:
 		webhookType = paysync.EventPaymentProviderCreated
 		if s.Queue != nil && s.setupLinkOnCreate(c) {

@@ -40,6 +40,10 @@ func (o Options) queue() string {
 	return o.Queue
 }
 
+// taskTimeout bounds one run of any task (a few provider calls, each
+// bounded itself); asynq's default is 30 minutes.
+const taskTimeout = 2 * time.Minute
+
 // NewSyncTask builds the task for one link generation. Its payload holds
 // ids only: nothing personal or secret ever reaches Redis.
 func NewSyncTask(ref paysync.LinkRef, o Options) (*asynq.Task, error) {
@@ -47,7 +51,7 @@ func NewSyncTask(ref paysync.LinkRef, o Options) (*asynq.Task, error) {
 	if err != nil {
 		return nil, err
 	}
-	opts := []asynq.Option{asynq.TaskID(ref.TaskID()), asynq.Queue(o.queue()), asynq.MaxRetry(o.MaxRetry)}
+	opts := []asynq.Option{asynq.TaskID(ref.TaskID()), asynq.Queue(o.queue()), asynq.MaxRetry(o.MaxRetry), asynq.Timeout(taskTimeout)}
 	if o.Retention > 0 {
 		opts = append(opts, asynq.Retention(o.Retention))
 	}

@@ -9,11 +9,16 @@ import (
 	"net/url"
 	"sort"
 	"strings"
+	"time"
 
 	"golang.org/x/time/rate"
 
 	"github.com/paysync/paysync"
 )
+
+// providerTimeout bounds one provider call, so that a provider that
+// accepts connections and never answers cannot hold a worker.
+const providerTimeout = 30 * time.Second
 
 // Factory builds an adapter for one connection, sending through client.
 type Factory func(conn paysync.Connection, client *http.Client) (paysync.Provider, error)
@@ -73,7 +78,7 @@ func NewRegistry(conns []paysync.Connection, factories map[paysync.ProviderKind]
 		if c.RateLimit > 0 {
 			transport = &rateLimited{limiter: rate.NewLimiter(rate.Limit(c.RateLimit), max(1, int(c.RateLimit))), next: transport}
 		}
-		p, err := factory(c, &http.Client{Transport: transport})
+		p, err := factory(c, &http.Client{Transport: transport, Timeout: providerTimeout})
 		if err != nil {
 			return nil, fmt.Errorf("connection %s/%s: %w", c.Provider, c.Code, err)
 		}

@@ -31,6 +31,13 @@ func (t HandlerTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	w := &recorder{header: http.Header{}, done: make(chan struct{})}
 	go func() {
 		defer w.finish()
+		// net/http's server would survive a handler's panic; so must the
+		// worker calling an emulator in-process.
+		defer func() {
+			if p := recover(); p != nil {
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+		}()
 		t.Handler.ServeHTTP(w, in)
 	}()
 	select {

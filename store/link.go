@@ -11,12 +11,13 @@ import (
 
 // recordSync guards on the generation and never turns a synced link back
 // into something else: a late failure of an older attempt must not undo a
-// success. provider_customer_id is kept when $4 is empty. A completed sync
-// has just read the payment methods, so it counts as a check.
+// success. provider_customer_id is kept when $4 is empty. Only a completed
+// sync has read the payment methods: it alone sets has_payment_method, and
+// counts as a check; a failed attempt leaves what was known.
 const recordSync = `UPDATE provider_links SET
 	state = $3,
 	provider_customer_id = CASE WHEN $4 = '' THEN provider_customer_id ELSE $4 END,
-	has_payment_method = $5,
+	has_payment_method = CASE WHEN $3 = 'synced' THEN $5 ELSE has_payment_method END,
 	last_error = $6,
 	attempts = attempts + 1,
 	synced_at = CASE WHEN $3 = 'synced' THEN $7 ELSE synced_at END,
@@ -98,22 +99,24 @@ func (db *DB) CustomerByProviderID(ctx context.Context, orgID string, kind paysy
 // RecordPaymentMethod implements paysync.NotifyStore. The link's row lock
 // (PostgreSQL) or the write lock (SQLite) is held from reading the old
 // value to the update, so concurrent refreshes apply in some serial order,
-// and a check that read earlier than the stored one is dropped. updated_at
+// and a check that read earlier than the stored one is dropped, as is one
+// that read a provider customer the link no longer points at. updated_at
 // moves only when has_payment_method does, as for any other link change.
-func (db *DB) RecordPaymentMethod(ctx context.Context, linkID string, has bool, checkedAt time.Time) (changed bool, err error) {
+func (db *DB) RecordPaymentMethod(ctx context.Context, linkID, providerCustomerID string, has bool, checkedAt time.Time) (changed bool, err error) {
 	checkedAt = normTime(checkedAt)
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
 		var old bool
 		var checked *time.Time
-		err := tx.QueryRowContext(ctx, "SELECT has_payment_method, pm_checked_at FROM provider_links WHERE id = $1"+db.forUpdate(),
-			linkID).Scan(&old, optTimeDest{&checked})
+		var state, current string
+		err := tx.QueryRowContext(ctx, "SELECT has_payment_method, pm_checked_at, state, provider_customer_id FROM provider_links WHERE id = $1"+db.forUpdate(),
+			linkID).Scan(&old, optTimeDest{&checked}, &state, &current)
 		if errors.Is(err, sql.ErrNoRows) {
 			return linkNotFound()
 		}
 		if err != nil {
 			return err
 		}
-		if checked != nil && !checked.Before(checkedAt) {
+		if (checked != nil && !checked.Before(checkedAt)) || state != string(paysync.SyncSynced) || current != providerCustomerID {
 			return nil
 		}
 		updatedAt := any(nil)

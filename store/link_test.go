@@ -154,3 +154,26 @@ func TestLinkCustomerNotFound(t *testing.T) {
 		wantCode(t, err, paysync.ENOTFOUND)
 	})
 }
+
+// A failed attempt has read nothing at the provider: what was known about
+// the payment methods stays.
+func TestRecordSyncFailureKeepsPaymentMethod(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := pendingCustomer(t, db, "ext-pm", time.Now())
+		ref := c.Link.Ref()
+		if ok, err := db.RecordSync(ctx, ref, paysync.SyncResult{State: paysync.SyncPending, HasPaymentMethod: true,
+			Error: &paysync.ProviderError{Code: "x", Retryable: true}}); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if link(t, db, ref.ID).HasPaymentMethod {
+			t.Fatal("a failed attempt wrote has_payment_method")
+		}
+		if ok, err := db.RecordSync(ctx, ref, paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: "cus_pm", HasPaymentMethod: true}); err != nil || !ok {
+			t.Fatal(ok, err)
+		}
+		if !link(t, db, ref.ID).HasPaymentMethod {
+			t.Fatal("a completed sync did not store has_payment_method")
+		}
+	})
+}

@@ -113,6 +113,17 @@ func (db *DB) UnprocessedInbox(ctx context.Context, before time.Time, limit int)
 		ORDER BY received_at, id LIMIT $2`, normTime(before), limit)
 }
 
+// UnsentDeliveries implements paysync.NotifyStore: deliveries created
+// before the given time that no attempt has reached yet, oldest first; a
+// limit of 0 or less means 100.
+func (db *DB) UnsentDeliveries(ctx context.Context, before time.Time, limit int) ([]string, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	return db.ids(ctx, `SELECT id FROM webhook_deliveries WHERE attempts = 0 AND delivered_at IS NULL AND created_at < $1
+		ORDER BY created_at, id LIMIT $2`, normTime(before), limit)
+}
+
 // ids runs a query of one text column.
 func (db *DB) ids(ctx context.Context, query string, args ...any) ([]string, error) {
 	rows, err := db.ro.QueryContext(ctx, query, args...)

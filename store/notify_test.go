@@ -207,7 +207,7 @@ func TestRecordPaymentMethod(t *testing.T) {
 		id := c.Link.ID
 		record := func(has bool, at time.Time) bool {
 			t.Helper()
-			changed, err := db.RecordPaymentMethod(ctx, id, has, at)
+			changed, err := db.RecordPaymentMethod(ctx, id, c.Link.ProviderCustomerID, has, at)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -259,7 +259,15 @@ func TestRecordPaymentMethod(t *testing.T) {
 			t.Fatal("last flip not stored")
 		}
 
-		_, err := db.RecordPaymentMethod(ctx, "missing", true, time.Now())
+		// A read about a customer the link no longer points at is dropped.
+		if changed, err := db.RecordPaymentMethod(ctx, id, "cus_someone_else", false, t1.Add(time.Hour)); err != nil || changed {
+			t.Fatalf("a read of another provider customer: %v, %v", changed, err)
+		}
+		if l2 := link(t, db, id); !l2.HasPaymentMethod {
+			t.Fatal("a read of another provider customer was stored")
+		}
+
+		_, err := db.RecordPaymentMethod(ctx, "missing", "cus_x", true, time.Now())
 		wantNotFound(t, err, "provider_link")
 	})
 }
@@ -282,7 +290,7 @@ func TestRecordPaymentMethodConcurrent(t *testing.T) {
 		for _, i := range rand.Perm(n) {
 			wg.Go(func() {
 				<-start
-				changed, err := db.RecordPaymentMethod(ctx, c.Link.ID, i%2 == 1, at(i))
+				changed, err := db.RecordPaymentMethod(ctx, c.Link.ID, c.Link.ProviderCustomerID, i%2 == 1, at(i))
 				if changed {
 					changes.Add(1)
 				}
@@ -315,7 +323,7 @@ func TestLinksToRefresh(t *testing.T) {
 		hours := func(h int) *time.Time { return ptr(t0.Add(time.Duration(h) * time.Hour)) }
 		check := func(c *paysync.Customer, has bool, at time.Time) {
 			t.Helper()
-			if _, err := db.RecordPaymentMethod(ctx, c.Link.ID, has, at); err != nil {
+			if _, err := db.RecordPaymentMethod(ctx, c.Link.ID, c.Link.ProviderCustomerID, has, at); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -371,7 +379,7 @@ func TestRecordSyncChecksPaymentMethod(t *testing.T) {
 		l := link(t, db, c.Link.ID)
 		sameTime(t, "checked at", pmCheckedAt(t, db, c.Link.ID), *l.SyncedAt)
 		// A refresh that read before the sync finished is older news.
-		if changed, err := db.RecordPaymentMethod(ctx, c.Link.ID, true, l.SyncedAt.Add(-time.Second)); err != nil || changed {
+		if changed, err := db.RecordPaymentMethod(ctx, c.Link.ID, l.ProviderCustomerID, true, l.SyncedAt.Add(-time.Second)); err != nil || changed {
 			t.Fatalf("stale refresh: %v, %v", changed, err)
 		}
 		if l := link(t, db, c.Link.ID); l.HasPaymentMethod {
@@ -660,4 +668,28 @@ func TestMigrateUpgrade(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Deliveries whose enqueue failed are found again; attempted ones are not.
+func TestUnsentDeliveries(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		ds := []*paysync.Delivery{
+			{OrganizationID: "org1", EndpointID: "ep1", URL: "https://a.example/hook", WebhookType: paysync.EventPaymentProviderCreated},
+			{OrganizationID: "org1", EndpointID: "ep1", URL: "https://a.example/hook", WebhookType: paysync.EventPaymentMethodUpdated},
+		}
+		if err := db.AddDeliveries(ctx, ds); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RecordDeliveryAttempt(ctx, ds[1].ID, 500, "down", false); err != nil {
+			t.Fatal(err)
+		}
+		ids, err := db.UnsentDeliveries(ctx, time.Now().Add(time.Second), 10)
+		if err != nil || !reflect.DeepEqual(ids, []string{ds[0].ID}) {
+			t.Fatalf("unsent: %v, %v", ids, err)
+		}
+		if ids, _ := db.UnsentDeliveries(ctx, time.Now().Add(-time.Hour), 10); len(ids) != 0 {
+			t.Errorf("deliveries newer than the bound listed: %v", ids)
+		}
+	})
 }

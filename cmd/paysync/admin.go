@@ -81,6 +81,9 @@ func resync(ctx context.Context, args []string, getenv func(string) string, stdo
 		return err
 	}
 	defer a.Close()
+	if a.SandboxMode() {
+		return fmt.Errorf("resync: the sandbox emulators live inside the serving process; use POST /api/v1/customers/{external_id}/resync there")
+	}
 	if a.EmbeddedRedis != nil && !*inline {
 		return fmt.Errorf("resync: REDIS_URL is not set, so a background job would be lost; pass --sync or set REDIS_URL")
 	}

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/paysync/paysync/internal/testenv"
 )
 
 // The README's promise: with embedded defaults the seed-001 customer gets a
@@ -149,7 +153,10 @@ func TestPermanentFailureStopsRetrying(t *testing.T) {
 
 // The monitoring dashboard sits behind the API keys.
 func TestMonitoringNeedsAKey(t *testing.T) {
-	s := startServer(t, merge(baseEnv(t), backends[1].env(t)))
+	other := "other-org-key-0123456789"
+	s := startServer(t, merge(baseEnv(t), backends[1].env(t), map[string]string{
+		"PAYSYNC_CONFIG": writeConfig(t, "organizations: [{name: other, api_keys: ["+other+"]}]"),
+	}))
 	resp, err := http.Get(s.URL + "/monitoring/")
 	if err != nil {
 		t.Fatal(err)
@@ -167,6 +174,20 @@ func TestMonitoringNeedsAKey(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 {
 		t.Errorf("basic auth with the key: %d", resp.StatusCode)
+	}
+	// The dashboard controls every organization's queues: another
+	// organization's key is refused.
+	req.SetBasicAuth("admin", other)
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("another organization's key: %d, want 403", resp.StatusCode)
+	}
+	if code, _ := doJSON(t, "GET", s.URL+"/api/v1/customers", "Bearer "+other, nil); code != 200 {
+		t.Errorf("the other organization's key must still work on its API: %d", code)
 	}
 	code, _ := doJSON(t, "GET", s.URL+"/readyz", "", nil)
 	if code != 200 {
@@ -248,5 +269,21 @@ func setFaults(t *testing.T, s *server, plan string) {
 	code, body := doJSON(t, "PUT", s.URL+"/sandbox/stripe/_faults", "", plan)
 	if code != 200 {
 		t.Fatalf("set faults: %d %v", code, body)
+	}
+}
+
+// Split roles cannot share what lives inside one process.
+func TestSplitRolesNeedSharedParts(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{}, "REDIS_URL"},
+		{map[string]string{"REDIS_URL": testenv.RedisURL()}, "PAYSYNC_CONFIG"},
+	} {
+		err := run(context.Background(), []string{"serve", "--role=worker"}, func(k string) string { return tc.env[k] }, io.Discard, io.Discard)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("env %v: %v, want an error naming %s", tc.env, err, tc.want)
+		}
 	}
 }

@@ -32,6 +32,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	if err != nil {
 		return err
 	}
+	if *role != "all" {
+		// The in-process Redis and the sandbox emulators live inside one
+		// process: split roles would each get their own.
+		if cfg.RedisURL == "" && len(cfg.RedisClusterAddrs) == 0 {
+			return fmt.Errorf("--role=%s: set REDIS_URL: an in-process Redis cannot be shared by separate processes", *role)
+		}
+		if !cfg.HasConnections() {
+			return fmt.Errorf("--role=%s: configure provider connections (PAYSYNC_CONFIG): sandbox emulators live inside one process; run `paysync serve` for the sandbox", *role)
+		}
+	}
 	log := app.NewLogger(cfg, stderr)
 	a, err := app.New(ctx, cfg, log, stdout)
 	if err != nil {
@@ -68,7 +78,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		defer srv.Shutdown()
 		rec := &jobs.Reconciler{Store: a.DB, Notify: a.DB, Queue: a.Queue, Logger: log,
-			Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter, RefreshEvery: cfg.RefreshInterval}
+			Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter, RefreshEvery: cfg.RefreshInterval, WebhookMaxRetry: cfg.WebhookMaxRetry}
 		var startedAt time.Time
 		if a.EmbeddedRedis != nil {
 			startedAt = a.StartedAt // a fresh in-process Redis has lost every queued task

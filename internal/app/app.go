@@ -12,6 +12,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -151,12 +152,16 @@ func (a *App) newEmulators() {
 // Handler is the HTTP server of the api role. The sandbox emulators send
 // their signed webhooks straight into it, without a network hop.
 func (a *App) Handler(monitoring http.Handler) http.Handler {
+	// The emulators are only served in sandbox mode: they take any test key.
 	sandbox := map[string]http.Handler{}
-	for kind, h := range a.Sandbox {
-		sandbox[string(kind)] = h
+	if a.SandboxMode() {
+		for kind, h := range a.Sandbox {
+			sandbox[string(kind)] = h
+		}
 	}
 	h := api.NewServer(api.Deps{
-		Service: a.Service, Store: a.DB, Logger: a.Logger, Monitoring: monitoring, Ready: a.Ready,
+		Service: a.Service, Store: a.DB, Logger: a.Logger, Ready: a.Ready,
+		Monitoring: monitoring, MonitoringOrganization: config.DefaultOrganization,
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
 	})
 	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
@@ -177,6 +182,10 @@ func (a *App) openRedis() error {
 	case a.Config.RedisURL != "":
 		opt, err := asynq.ParseRedisURI(a.Config.RedisURL)
 		if err != nil {
+			var ue *url.Error
+			if errors.As(err, &ue) {
+				err = ue.Err // without the URL, which may carry a password
+			}
 			return fmt.Errorf("REDIS_URL: %w", err)
 		}
 		a.RedisOpt = opt
@@ -300,15 +309,22 @@ func NewKey() (string, error) {
 }
 
 // Ready reports whether the database and Redis answer.
+// Its error names the dependency only: /readyz is unauthenticated, and the
+// driver's error (hosts, users) goes to the log.
 func (a *App) Ready(ctx context.Context) error {
 	if err := a.DB.Ping(ctx); err != nil {
-		return fmt.Errorf("database: %w", err)
+		a.Logger.Warn("readiness: database unavailable", "err", err)
+		return errors.New("database unavailable")
 	}
 	if err := a.Redis.Ping(ctx).Err(); err != nil {
-		return fmt.Errorf("redis: %w", err)
+		a.Logger.Warn("readiness: redis unavailable", "err", err)
+		return errors.New("redis unavailable")
 	}
 	return nil
 }
+
+// SandboxMode reports whether the providers are the in-process emulators.
+func (a *App) SandboxMode() bool { return !a.Config.HasConnections() }
 
 // Close releases everything New opened.
 func (a *App) Close() {

@@ -48,7 +48,7 @@ func TestEmulator(t *testing.T) {
 			t.Errorf("CustomerCount = %d, want 1", n)
 		}
 		got, _ := emu.Customer(first)
-		if got.Email != c.Email || got.Metadata["paysync_link_id"] != "lnk_0001" || got.Metadata["paysync_generation"] != "3" ||
+		if got.Email != c.Email || got.Metadata["paysync_link_id"] != "lnk_0001" || got.Metadata["paysync_generation"] != "1" ||
 			got.Shipping == nil || got.Shipping.Address.Line1 != "2 Quai Branly" || got.Address == nil || got.Address.State != "IDF" {
 			t.Errorf("stored customer = %+v", got)
 		}
@@ -72,11 +72,20 @@ func TestEmulator(t *testing.T) {
 			t.Errorf("CustomerCount = %d, want 1", n)
 		}
 
-		// Another generation is another customer: the search is exact.
+		// Another generation of the link adopts it too (one link is one
+		// customer); another link does not: the search is by link id.
 		next := *link
 		next.Generation++
-		if id := create(t, p, c, &next); id == first {
-			t.Error("generation 4 adopted generation 3's customer")
+		if id := create(t, p, c, &next); id != first {
+			t.Errorf("generation 2 created %q, want generation 1's customer %q", id, first)
+		}
+		other := *link
+		other.ID, other.PendingSince = "lnk_0002", time.Now()
+		if id := create(t, p, c, &other); id == first {
+			t.Error("another link adopted lnk_0001's customer")
+		}
+		if n := emu.CustomerCount(); n != 2 {
+			t.Errorf("CustomerCount = %d, want 2", n)
 		}
 	})
 

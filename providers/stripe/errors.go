@@ -88,7 +88,8 @@ func classify(err error, last *lastResponse) *paysync.ProviderError {
 	default:
 		// 400 invalid_request_error and idempotency_error, 401
 		// authentication, 402 card_error, 403 permission, 404 missing: the
-		// same request will fail the same way.
+		// same request will fail the same way. (CreateCustomer turns an
+		// idempotency_error into a retry when its search finds nothing.)
 		pe.Retryable = false
 		pe.RetryAfter = 0
 	}

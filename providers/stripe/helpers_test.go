@@ -84,9 +84,10 @@ func providerError(t *testing.T, err error) *paysync.ProviderError {
 	return pe
 }
 
-// fullCustomer sets every field the adapter sends.
+// fullCustomer sets every field the adapter sends. Its link is at the first
+// attempt of generation 1, the one case CreateCustomer does not search first.
 func fullCustomer() (*paysync.Customer, *paysync.ProviderLink) {
-	link := &paysync.ProviderLink{ID: "lnk_0001", CustomerID: "c_0001", Provider: paysync.Stripe, Generation: 3, State: paysync.SyncPending}
+	link := &paysync.ProviderLink{ID: "lnk_0001", CustomerID: "c_0001", Provider: paysync.Stripe, Generation: 1, State: paysync.SyncPending}
 	c := &paysync.Customer{
 		ID:             "c_0001",
 		ExternalID:     "ext-0001",

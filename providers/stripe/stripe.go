@@ -1,7 +1,8 @@
 // Package stripe is the paysync adapter for Stripe, built on stripe-go's
 // client API. It creates customers with an idempotency key derived from the
-// link generation, falls back to a metadata search once that key may have
-// expired, and reads whether a customer has a usable payment method.
+// link generation, searches by the link's metadata whenever an earlier call
+// may have created the customer, and reads whether a customer has a usable
+// payment method.
 package stripe
 
 import (
@@ -20,7 +21,7 @@ import (
 )
 
 // Metadata keys the adapter writes on every customer it creates; the
-// search after idempotency-key expiry relies on the last two.
+// search for a customer an earlier call created relies on MetaLinkID.
 const (
 	MetaCustomerID = "paysync_customer_id"
 	MetaExternalID = "paysync_external_id"
@@ -35,6 +36,11 @@ const SandboxKey = "sk_test_sandbox"
 // searches first: Stripe forgets idempotency keys after 24 hours, so a
 // retry past that could otherwise create a second customer.
 const searchAfter = 23 * time.Hour
+
+// searchLag is how long Stripe's search index may take to show a new
+// customer; a search that finds nothing after an ambiguous create is
+// retried no sooner.
+const searchLag = time.Minute
 
 // Provider is a Stripe connection. It is safe for concurrent use.
 type Provider struct {
@@ -90,40 +96,87 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 }
 
 // CreateCustomer creates the customer, or adopts the one an earlier attempt
-// of the same link generation created.
+// or generation of the same link created: one paysync link is one Stripe
+// customer.
 func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustomerRequest) (string, error) {
 	if req.Customer == nil {
 		return "", &paysync.ProviderError{Provider: paysync.Stripe, Code: "invalid_request", Message: "no customer to create"}
 	}
-	if l := req.Link; l != nil && !l.PendingSince.IsZero() && time.Since(l.PendingSince) > searchAfter {
-		id, err := p.findCreated(ctx, l)
+	l := req.Link
+	if l != nil && l.ID == "" {
+		l = nil // nothing to search by; the key alone guards the create
+	}
+	if l != nil && mayExist(l) {
+		id, err := p.findCreated(ctx, l.ID)
 		if err != nil || id != "" {
 			return id, err
 		}
 	}
 
-	ctx, last := withLastResponse(ctx)
+	cctx, last := withLastResponse(ctx)
 	params := customerParams(req.Customer, req.Link)
-	params.Context = ctx
+	params.Context = cctx
 	if req.IdempotencyKey != "" {
 		params.IdempotencyKey = stripego.String(req.IdempotencyKey)
 	}
 	c, err := p.api.Customers.New(params)
-	if err != nil {
-		return "", classify(err, last)
+	if err == nil {
+		return c.ID, nil
 	}
-	return c.ID, nil
+	pe := classify(err, last)
+	if l == nil || !ambiguous(err, pe) {
+		return "", pe
+	}
+	// Stripe answers the key's saved result (a changed body's
+	// idempotency_error, a replayed 5xx), which hides whether an earlier
+	// attempt created the customer: only the search can tell.
+	id, serr := p.findCreated(ctx, l.ID)
+	if serr != nil || id != "" {
+		return id, serr
+	}
+	// Not found may only be the search index lagging behind the create:
+	// retry once it has caught up, never fail the link (a resync would
+	// start a new key and could make a second customer).
+	pe.Retryable = true
+	pe.RetryAfter = max(pe.RetryAfter, searchLag)
+	return "", pe
 }
 
-// findCreated searches for a customer created for this link generation,
-// returning "" when there is none.
-func (p *Provider) findCreated(ctx context.Context, l *paysync.ProviderLink) (string, error) {
+// mayExist reports whether an earlier call may have created the link's
+// customer, so that CreateCustomer must search before creating: an earlier
+// attempt of this generation ran (its result may have been lost, and
+// Stripe refuses the key if the customer's fields changed since), an
+// earlier generation of this link ran (under another key), or the key may
+// have expired. Only a first attempt of generation 1 under 23 hours old
+// skips the search, which keeps the common path at one call.
+func mayExist(l *paysync.ProviderLink) bool {
+	return l.Attempts > 0 || l.Generation > 1 ||
+		(!l.PendingSince.IsZero() && time.Since(l.PendingSince) > searchAfter)
+}
+
+// ambiguous reports whether a failed create may nonetheless have created
+// the customer: a 400 idempotency_error (the key was first used with
+// another body) or a 5xx (Stripe saves it under the key once the request
+// began executing, and replays it for 24 hours).
+func ambiguous(err error, pe *paysync.ProviderError) bool {
+	// By type, not code: Stripe sends this one without a code today.
+	var se *stripego.Error
+	if errors.As(err, &se) && se.Type == stripego.ErrorTypeIdempotency && se.HTTPStatusCode == http.StatusBadRequest {
+		return true
+	}
+	return pe.HTTPStatus >= 500
+}
+
+// findCreated searches for a customer created for this link, by any
+// generation, returning "" when there is none.
+func (p *Provider) findCreated(ctx context.Context, linkID string) (string, error) {
 	ctx, last := withLastResponse(ctx)
 	params := &stripego.CustomerSearchParams{SearchParams: stripego.SearchParams{
 		Context: ctx,
-		Query:   SearchQuery(l.ID, l.Generation),
-		Limit:   stripego.Int64(10),
-		Single:  true,
+		Query:   SearchQuery(linkID),
+		// One page, as large as Stripe allows, so the oldest is among it.
+		Limit:  stripego.Int64(100),
+		Single: true,
 	}}
 	it := p.api.Customers.Search(params)
 	var found *stripego.Customer
@@ -143,11 +196,10 @@ func (p *Provider) findCreated(ctx context.Context, l *paysync.ProviderLink) (st
 	return found.ID, nil
 }
 
-// SearchQuery is the Stripe search query that finds the customer created
-// for one link generation.
-func SearchQuery(linkID string, generation int) string {
-	return "metadata['" + MetaLinkID + "']:'" + quote(linkID) + "' AND metadata['" +
-		MetaGeneration + "']:'" + strconv.Itoa(generation) + "'"
+// SearchQuery is the Stripe search query that finds the customers created
+// for a link, whichever generation created them.
+func SearchQuery(linkID string) string {
+	return "metadata['" + MetaLinkID + "']:'" + quote(linkID) + "'"
 }
 
 // quote escapes a value for a single-quoted Stripe search string.

@@ -38,8 +38,8 @@ func TestStripeMock(t *testing.T) {
 		if r.Method != http.MethodPost || r.Path != "/v1/customers" {
 			t.Errorf("request = %s %s", r.Method, r.Path)
 		}
-		if got := r.Header.Get("Idempotency-Key"); got != "paysync-lnk_0001-3" {
-			t.Errorf("Idempotency-Key = %q, want the request's key paysync-lnk_0001-3", got)
+		if got := r.Header.Get("Idempotency-Key"); got != "paysync-lnk_0001-1" {
+			t.Errorf("Idempotency-Key = %q, want the request's key paysync-lnk_0001-1", got)
 		}
 		want := map[string]string{
 			"name":                           "Acme Corp",
@@ -61,7 +61,7 @@ func TestStripeMock(t *testing.T) {
 			"metadata[paysync_customer_id]":  "c_0001",
 			"metadata[paysync_external_id]":  "ext-0001",
 			"metadata[paysync_link_id]":      "lnk_0001",
-			"metadata[paysync_generation]":   "3",
+			"metadata[paysync_generation]":   "1",
 		}
 		for k, v := range want {
 			if got := r.Form.Get(k); got != v {
@@ -112,7 +112,8 @@ func TestStripeMock(t *testing.T) {
 		if r.Method != http.MethodGet || r.Path != "/v1/customers/search" {
 			t.Fatalf("request = %s %s, want GET /v1/customers/search", r.Method, r.Path)
 		}
-		wantQuery := "metadata['paysync_link_id']:'lnk_0001' AND metadata['paysync_generation']:'3'"
+		// By link only: whichever generation created the customer, it is the link's.
+		wantQuery := "metadata['paysync_link_id']:'lnk_0001'"
 		if got := r.Form.Get("query"); got != wantQuery {
 			t.Errorf("query = %q, want %q", got, wantQuery)
 		}

@@ -48,6 +48,9 @@ type Emulator struct {
 	sessions  map[string]*session
 	replays   map[string]*replay
 	hooks     webhooks
+	// failAfterRun is how many more API requests answer 500 after their
+	// handler ran, see FailNextAfterRun.
+	failAfterRun int
 
 	mux *http.ServeMux
 }
@@ -129,8 +132,9 @@ type handler func(r *request) (status int, body any, err *apiError)
 // call runs h under the lock, renders its answer, and implements
 // Idempotency-Key for POST: a replay answers the first response with
 // Idempotent-Replayed: true; the same key with another request is an
-// idempotency_error. Only successes are remembered: Stripe saves no result
-// for a request that failed validation.
+// idempotency_error. As at Stripe, a result is saved once the request began
+// executing, a 5xx included; a request that failed validation saves none,
+// nor does a fault injected in front of the handler.
 func (e *Emulator) call(h handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqID := newID("req_", 14)
@@ -168,14 +172,25 @@ func (e *Emulator) call(h handler) http.Handler {
 		}
 
 		status, body, apiErr := h(&request{Request: r, form: r.Form, id: reqID})
-		if apiErr != nil {
-			writeError(w, apiErr)
-			return
+		if e.failAfterRun > 0 {
+			// What the handler did stands; only its answer is lost.
+			e.failAfterRun--
+			apiErr = serverError(unknownError)
 		}
-		raw, err := json.MarshalIndent(body, "", "  ")
-		if err != nil {
-			writeError(w, &apiError{status: http.StatusInternalServerError, typ: "api_error", message: err.Error()})
-			return
+		var raw []byte
+		if apiErr == nil {
+			var err error
+			if raw, err = json.MarshalIndent(body, "", "  "); err != nil {
+				apiErr = serverError(err.Error())
+			}
+		}
+		if apiErr != nil {
+			if apiErr.status < http.StatusInternalServerError {
+				writeError(w, apiErr)
+				return
+			}
+			status = apiErr.status
+			raw, _ = json.MarshalIndent(apiErr.wire(), "", "  ")
 		}
 		if key != "" {
 			e.replays[key] = &replay{method: r.Method, path: r.URL.Path, params: r.Form.Encode(), at: e.now(), status: status, body: raw}
@@ -183,6 +198,21 @@ func (e *Emulator) call(h handler) http.Handler {
 		}
 		writeRaw(w, status, raw)
 	})
+}
+
+// serverError is the 500 api_error of a request that failed while executing.
+func serverError(msg string) *apiError {
+	return &apiError{status: http.StatusInternalServerError, typ: "api_error", message: msg}
+}
+
+// FailNextAfterRun makes the next n API requests that reach their handler
+// run it and then answer 500 api_error: Stripe's "it may or may not have
+// happened" case, which a fault in front of the handler cannot model. Like
+// Stripe, a POST with an Idempotency-Key saves that 500 and replays it.
+func (e *Emulator) FailNextAfterRun(n int) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.failAfterRun = n
 }
 
 func unrecognized(r *request) (int, any, *apiError) {

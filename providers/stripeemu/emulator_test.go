@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/paysync/paysync/providers/fault"
 	"github.com/paysync/paysync/providers/stripeemu"
 )
 
@@ -105,6 +106,50 @@ func TestIdempotency(t *testing.T) {
 	}
 	if n := emu.CustomerCount(); n != 2 {
 		t.Errorf("CustomerCount = %d, want 2", n)
+	}
+}
+
+// TestIdempotencyServerErrors: Stripe saves the 500 of a request that began
+// executing under its key, and replays it though the work may be done; a
+// fault in front of the API saves nothing.
+func TestIdempotencyServerErrors(t *testing.T) {
+	t.Parallel()
+	emu, c := start(t)
+	form := url.Values{"email": {"a@example.com"}}
+	emu.FailNextAfterRun(1)
+	status, h, body := c.do("POST", "/v1/customers", form, "Idempotency-Key", "k500")
+	if status != 500 || errorOf(body)["type"] != "api_error" || h.Get("Idempotent-Replayed") == "true" {
+		t.Fatalf("failed run: %d %v", status, body)
+	}
+	if n := emu.CustomerCount(); n != 1 {
+		t.Errorf("CustomerCount = %d after a 500 from a run handler, want 1 (the work stands)", n)
+	}
+	status, h, body = c.do("POST", "/v1/customers", form, "Idempotency-Key", "k500")
+	if status != 500 || errorOf(body)["type"] != "api_error" || h.Get("Idempotent-Replayed") != "true" {
+		t.Errorf("retry with the key: %d, replayed %q, %v; want the saved 500 replayed", status, h.Get("Idempotent-Replayed"), body)
+	}
+	if n := emu.CustomerCount(); n != 1 {
+		t.Errorf("CustomerCount = %d after the replay, want 1", n)
+	}
+	// Without a key nothing is saved: the next request runs.
+	emu.FailNextAfterRun(1)
+	if status, _, _ = c.do("POST", "/v1/customers", form); status != 500 {
+		t.Errorf("keyless failed run: %d, want 500", status)
+	}
+	if status, _, _ = c.do("POST", "/v1/customers", form); status != 200 {
+		t.Errorf("keyless request after a failed run: %d, want 200", status)
+	}
+
+	emu.Faults.Set(fault.Settings{FailNext: 1, Fail: fault.ServerError})
+	if status, _, _ = c.do("POST", "/v1/customers", form, "Idempotency-Key", "kfault"); status != 500 {
+		t.Fatalf("injected fault: %d, want 500", status)
+	}
+	status, h, body = c.do("POST", "/v1/customers", form, "Idempotency-Key", "kfault")
+	if status != 200 || h.Get("Idempotent-Replayed") == "true" {
+		t.Errorf("retry after an injected fault: %d, replayed %q, %v; want a fresh 200", status, h.Get("Idempotent-Replayed"), body)
+	}
+	if n := emu.CustomerCount(); n != 4 {
+		t.Errorf("CustomerCount = %d, want 4", n)
 	}
 }
 

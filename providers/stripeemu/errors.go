@@ -49,10 +49,12 @@ func noSuch(status int, kind, id, param string) *apiError {
 		message: fmt.Sprintf("No such %s: '%s'", kind, id)}
 }
 
+// unknownError is the message of Stripe's 5xx api_error.
+const unknownError = "An unknown error occurred. Please try again, or contact Stripe support."
+
 // writeFault is the fault.Writer: the bodies Stripe sends with a 5xx or 429.
 func writeFault(w http.ResponseWriter, status int, kind fault.Kind) {
-	e := &apiError{status: status, typ: "api_error",
-		message: "An unknown error occurred. Please try again, or contact Stripe support."}
+	e := &apiError{status: status, typ: "api_error", message: unknownError}
 	if kind == fault.RateLimited {
 		e = &apiError{status: status, typ: "invalid_request_error", code: "rate_limit",
 			message: "Request rate limit exceeded. Learn more about rate limits here https://stripe.com/docs/rate-limits."}
