@@ -116,7 +116,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		{"PAYSYNC_INLINE_TIMEOUT", &c.InlineTimeout, 10 * time.Second},
 		{"PAYSYNC_RECONCILE_INTERVAL", &c.ReconcileInterval, 30 * time.Second},
 		{"PAYSYNC_RECONCILE_AFTER", &c.ReconcileAfter, time.Minute},
-		{"PAYSYNC_POLL_INTERVAL", &c.PollInterval, 100 * time.Millisecond},
+		{"PAYSYNC_POLL_INTERVAL", &c.PollInterval, 20 * time.Millisecond},
 		{"PAYSYNC_RETRY_BASE", &c.RetryBase, time.Second},
 		{"PAYSYNC_RETRY_MAX", &c.RetryMax, 10 * time.Minute},
 		{"PAYSYNC_SHUTDOWN_TIMEOUT", &c.ShutdownTimeout, 30 * time.Second},

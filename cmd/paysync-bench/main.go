@@ -83,6 +83,12 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 		"DATABASE_URL": benchDB, "REDIS_URL": redisURL, "PAYSYNC_QUEUE": queue,
 		"PAYSYNC_API_KEY": "bench-key-0123456789", "PAYSYNC_CONCURRENCY": strconv.Itoa(o.workers),
 	}
+	// Tuning knobs pass through, so that a run can compare settings.
+	for _, k := range []string{"PAYSYNC_POLL_INTERVAL"} {
+		if v := getenv(k); v != "" {
+			env[k] = v
+		}
+	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		return err
