@@ -356,18 +356,7 @@ func (db *DB) Customers(ctx context.Context, orgID string, f paysync.CustomerFil
 
 // DeleteCustomer implements paysync.Store; the link goes by ON DELETE CASCADE.
 func (db *DB) DeleteCustomer(ctx context.Context, orgID, customerID string) error {
-	res, err := db.rw.ExecContext(ctx, "DELETE FROM customers WHERE organization_id = $1 AND id = $2", orgID, customerID)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return notFound()
-	}
-	return nil
+	return db.execOne(ctx, notFound, "DELETE FROM customers WHERE organization_id = $1 AND id = $2", orgID, customerID)
 }
 
 // LinkCustomer implements paysync.Store.

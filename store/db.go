@@ -184,3 +184,20 @@ func normTime(t time.Time) time.Time {
 	}
 	return t.UTC().Truncate(time.Microsecond)
 }
+
+// execOne runs a statement that must touch a row, answering missing's
+// error when it touched none.
+func (db *DB) execOne(ctx context.Context, missing func() error, query string, args ...any) error {
+	res, err := db.rw.ExecContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return missing()
+	}
+	return nil
+}

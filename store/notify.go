@@ -204,18 +204,7 @@ func (db *DB) WebhookEndpoint(ctx context.Context, orgID, id string) (*paysync.W
 // DeleteWebhookEndpoint implements paysync.NotifyStore. Its deliveries
 // stay: they carry their own url.
 func (db *DB) DeleteWebhookEndpoint(ctx context.Context, orgID, id string) error {
-	res, err := db.rw.ExecContext(ctx, "DELETE FROM webhook_endpoints WHERE organization_id = $1 AND id = $2", orgID, id)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return endpointNotFound()
-	}
-	return nil
+	return db.execOne(ctx, endpointNotFound, "DELETE FROM webhook_endpoints WHERE organization_id = $1 AND id = $2", orgID, id)
 }
 
 // maxLastError bounds last_error, in characters: a receiver's error text
@@ -281,19 +270,8 @@ func (db *DB) RecordDeliveryAttempt(ctx context.Context, id string, status int, 
 	if delivered {
 		deliveredAt = now()
 	}
-	res, err := db.rw.ExecContext(ctx, `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3,
+	return db.execOne(ctx, deliveryNotFound, `UPDATE webhook_deliveries SET attempts = attempts + 1, last_status = $2, last_error = $3,
 		delivered_at = COALESCE(delivered_at, $4) WHERE id = $1`, id, status, errorText(errText, maxLastError), deliveredAt)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return deliveryNotFound()
-	}
-	return nil
 }
 
 // Deliveries implements paysync.NotifyStore, newest first; a limit of 0 or

@@ -105,16 +105,5 @@ func (db *DB) SetWebhookHMACKey(ctx context.Context, orgID, key string) error {
 	if key == "" {
 		return paysync.Errorf(paysync.EINVALID, "a webhook HMAC key is required")
 	}
-	res, err := db.rw.ExecContext(ctx, "UPDATE organizations SET webhook_hmac_key = $2 WHERE id = $1", orgID, key)
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n == 0 {
-		return organizationNotFound()
-	}
-	return nil
+	return db.execOne(ctx, organizationNotFound, "UPDATE organizations SET webhook_hmac_key = $2 WHERE id = $1", orgID, key)
 }
