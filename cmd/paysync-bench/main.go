@@ -67,6 +67,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if o.duration < 6*time.Second {
 		return errors.New("-duration: at least 6s")
 	}
+	if o.rate <= 0 || o.concurrency <= 0 || o.workers <= 0 {
+		return errors.New("-rate, -concurrency and -workers must be positive")
+	}
 	dbURL := envOr(getenv, "DATABASE_URL", "postgres://postgres@127.0.0.1:5432/test?sslmode=disable")
 	if !strings.HasPrefix(dbURL, "postgres") {
 		return errors.New("DATABASE_URL: the benchmark runs against PostgreSQL")
@@ -105,7 +108,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	b := &bench{o: o, a: a, url: srv.URL, key: env["PAYSYNC_API_KEY"], org: org.ID, out: stdout, queue: queue}
+	b := &bench{o: o, a: a, url: srv.URL, key: env["PAYSYNC_API_KEY"], org: org.ID, out: stdout, errs: stderr, queue: queue}
 	b.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2}}
 	phase := o.duration / 6
 	inspector := asynq.NewInspectorFromRedisClient(a.Redis)
@@ -163,6 +166,7 @@ type bench struct {
 	key    string
 	org    string
 	out    io.Writer
+	errs   io.Writer
 	queue  string
 	client *http.Client
 	seq    atomic.Int64
@@ -239,7 +243,7 @@ func (b *bench) closedLoop(ctx context.Context, d time.Duration, op func(context
 	}
 	wg.Wait()
 	if f := failed.Load(); f > 0 {
-		fmt.Fprintf(os.Stderr, "paysync-bench: %d operations failed; the first: %v\n", f, firstErr.Load())
+		fmt.Fprintf(b.errs, "paysync-bench: %d operations failed; the first: %v\n", f, firstErr.Load())
 	}
 	return float64(done.Load()) / time.Since(start).Seconds()
 }

@@ -68,19 +68,11 @@ organizations:
 // Redis down at request time: the request still succeeds (the customer is
 // committed as pending) and the reconciler syncs it once Redis is back.
 func TestRedisDownAtRequestTime(t *testing.T) {
-	port := testenv.FreePort(t)
-	redisServer := func() *exec.Cmd {
-		return testenv.StartProcess(t, t.TempDir(), nil, "redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	}
-	r := redisServer()
-	testenv.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
-	env := merge(baseEnv(t), map[string]string{
-		"DATABASE_URL": testenv.PostgresURL(t), "REDIS_URL": fmt.Sprintf("redis://127.0.0.1:%d/0", port),
-	})
+	redis := startRedis(t)
+	env := merge(baseEnv(t), map[string]string{"DATABASE_URL": testenv.PostgresURL(t), "REDIS_URL": redis.url})
 	s := startServer(t, env)
 
-	_ = syscall.Kill(-r.Process.Pid, syscall.SIGKILL)
-	_ = r.Wait()
+	redis.stop()
 	code, body := s.do(t, "POST", "/api/v1/customers", seedCustomer("redis-down", false))
 	if code != 200 || billing(t, body)["provider_sync_status"] != "pending" {
 		t.Fatalf("create with Redis down: %d %v", code, body)
@@ -90,7 +82,7 @@ func TestRedisDownAtRequestTime(t *testing.T) {
 		t.Errorf("readyz with Redis down: %d", code)
 	}
 	time.Sleep(time.Second)
-	redisServer()
+	redis.start()
 	s.waitStatus(t, "redis-down", "synced", 60*time.Second)
 }
 
@@ -173,4 +165,31 @@ func TestBadCredentialsFailPermanently(t *testing.T) {
 	if after := emu.Faults.Requests(); after != before {
 		t.Errorf("a permanent failure was retried: %d more requests", after-before)
 	}
+}
+
+// redisProcess is a Redis server of the test's own, to stop and restart.
+type redisProcess struct {
+	t   *testing.T
+	url string
+	cmd *exec.Cmd
+	run func() *exec.Cmd
+}
+
+func startRedis(t *testing.T) *redisProcess {
+	port := testenv.FreePort(t)
+	r := &redisProcess{t: t, url: fmt.Sprintf("redis://127.0.0.1:%d/0", port)}
+	r.run = func() *exec.Cmd {
+		cmd := testenv.StartProcess(t, t.TempDir(), nil, "redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+		testenv.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
+		return cmd
+	}
+	r.start()
+	return r
+}
+
+func (r *redisProcess) start() { r.cmd = r.run() }
+
+func (r *redisProcess) stop() {
+	_ = syscall.Kill(-r.cmd.Process.Pid, syscall.SIGKILL)
+	_ = r.cmd.Wait()
 }

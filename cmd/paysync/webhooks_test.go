@@ -3,9 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
-	"os/exec"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -152,22 +150,16 @@ func TestClientEndpointDownIsRetriedThenArchived(t *testing.T) {
 // A provider webhook that arrives while Redis is down is stored, answered,
 // and processed once Redis is back.
 func TestProviderWebhookWhileRedisIsDown(t *testing.T) {
-	port := testenv.FreePort(t)
-	redisServer := func() *exec.Cmd {
-		return testenv.StartProcess(t, t.TempDir(), nil, "redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
-	}
-	r := redisServer()
-	testenv.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", port), 10*time.Second)
+	redis := startRedis(t)
 	env := merge(baseEnv(t), map[string]string{
-		"DATABASE_URL": testenv.PostgresURL(t), "REDIS_URL": fmt.Sprintf("redis://127.0.0.1:%d/0", port),
+		"DATABASE_URL": testenv.PostgresURL(t), "REDIS_URL": redis.url,
 		"PAYSYNC_REFRESH_INTERVAL": "1h", "PAYSYNC_RECONCILE_AFTER": "1s",
 	})
 	s := startServer(t, env)
 	_, body := s.do(t, "POST", "/api/v1/customers", customerFor("stripe", "webhook-redis-down", true))
 	id := fmt.Sprint(billing(t, body)["provider_customer_id"])
 
-	_ = syscall.Kill(-r.Process.Pid, syscall.SIGKILL)
-	_ = r.Wait()
+	redis.stop()
 	// The end customer adds a card; Stripe's webhook reaches paysync while
 	// its queue is down.
 	sandboxPost(t, s, "POST", "/sandbox/stripe/_sandbox/customers/"+id+"/payment_methods")
@@ -176,6 +168,6 @@ func TestProviderWebhookWhileRedisIsDown(t *testing.T) {
 	if billing(t, body)["has_payment_method"] != false {
 		t.Fatalf("flag flipped without a worker: %v", billing(t, body))
 	}
-	redisServer()
+	redis.start()
 	s.waitHasPaymentMethod(t, "webhook-redis-down", true)
 }
