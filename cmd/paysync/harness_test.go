@@ -156,6 +156,17 @@ func (s *server) do(t *testing.T, method, path string, body any) (int, map[strin
 
 func doJSON(t *testing.T, method, url, auth string, body any) (int, map[string]any) {
 	t.Helper()
+	var h map[string]string
+	if auth != "" {
+		h = map[string]string{"Authorization": auth}
+	}
+	return doJSONHeader(t, method, url, h, body)
+}
+
+// doJSONHeader sends a JSON request with the given headers and decodes a
+// JSON answer.
+func doJSONHeader(t *testing.T, method, url string, header map[string]string, body any) (int, map[string]any) {
+	t.Helper()
 	var r io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -172,8 +183,8 @@ func doJSON(t *testing.T, method, url, auth string, body any) (int, map[string]a
 	if err != nil {
 		t.Fatal(err)
 	}
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
+	for k, v := range header {
+		req.Header.Set(k, v)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)

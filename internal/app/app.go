@@ -257,8 +257,12 @@ func (a *App) ensureOrganizations(ctx context.Context, stdout io.Writer) ([]pays
 			// The base URL is where this server mounts the emulator, so that
 			// the links it makes open in a browser; the calls themselves stay
 			// in-process.
+			// The sandbox Stripe connection takes every new customer that
+			// names no provider, so that a client whose requests carry no
+			// provider fields (Flexprice) reaches a provider out of the box.
 			conns = append(conns, paysync.Connection{OrganizationID: org.ID, Provider: kind, Code: string(kind), Sandbox: true,
-				BaseURL: a.Config.PublicURL + "/sandbox/" + string(kind), ReturnURL: a.Config.PublicURL + api.SetupDonePath})
+				BaseURL: a.Config.PublicURL + "/sandbox/" + string(kind), ReturnURL: a.Config.PublicURL + api.SetupDonePath,
+				SyncNewCustomers: kind == paysync.Stripe})
 		}
 	}
 	if sandbox {
