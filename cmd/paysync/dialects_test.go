@@ -25,15 +25,14 @@ func TestLotusAndFlexpriceCustomersReachStripe(t *testing.T) {
 	if code != 201 {
 		t.Fatalf("lotus create: %d %v", code, lotus)
 	}
-	code, flex := doJSON(t, "POST", s.URL+"/v1/customers", "", "")
-	if code != 401 {
+	if code, _ = doJSON(t, "POST", s.URL+"/v1/customers", "", ""); code != 401 {
 		t.Errorf("flexprice without x-api-key: %d", code)
 	}
 	req := `{"external_id": "acme-42", "name": "Acme Corp", "email": "billing@acme.test",
 		"address_line1": "1 Main St", "address_line2": "Floor 3", "address_city": "Springfield",
 		"address_state": "IL", "address_postal_code": "62701", "address_country": "US",
 		"metadata": {"plan": "pro"}}`
-	code, flex = flexpricePost(t, s, req)
+	code, flex := flexpricePost(t, s, req)
 	if code != 201 || flex["status"] != "published" {
 		t.Fatalf("flexprice create: %d %v", code, flex)
 	}
