@@ -87,8 +87,11 @@ func AsProviderError(kind ProviderKind, err error) *ProviderError {
 		return pe
 	}
 	code := "network_error"
-	if errors.Is(err, context.DeadlineExceeded) {
+	switch {
+	case errors.Is(err, context.DeadlineExceeded):
 		code = "timeout"
+	case errors.Is(err, context.Canceled):
+		code = "canceled"
 	}
 	return &ProviderError{Provider: kind, Code: code, Message: err.Error(), Retryable: true}
 }

@@ -185,6 +185,23 @@ func TestTimeoutIsRetryable(t *testing.T) {
 	}
 }
 
+// A call cancelled in flight is retryable "canceled", as in every adapter
+// (Adyen's used to say timeout).
+func TestCancelledCallIsRetryable(t *testing.T) {
+	t.Parallel()
+	emu, srv := emulator(t)
+	p := newProvider(t, srv.URL+"/v71", nil)
+	emu.Faults.Set(fault.Settings{FailNext: 1, Fail: fault.Timeout})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := p.CustomerStatus(ctx, "cust_cancel")
+	pe := providerError(t, err)
+	if !pe.Retryable || pe.Code != "canceled" || pe.HTTPStatus != 0 {
+		t.Fatalf("got %+v, want retryable canceled without a status", pe)
+	}
+}
+
 func TestNetworkErrorIsRetryable(t *testing.T) {
 	t.Parallel()
 	srv := httptest.NewServer(http.NotFoundHandler())

@@ -1,11 +1,10 @@
 package adyen
 
 import (
-	"context"
+	"cmp"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/adyen/adyen-go-api-library/v9/src/common"
@@ -40,44 +39,17 @@ func classify(res *http.Response, err error) error {
 	var apiErr common.APIError
 	if res == nil || !errors.As(err, &apiErr) {
 		// No answer from Adyen: connection refused, reset, timeout.
-		code := "network_error"
-		if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) || isTimeout(err) {
-			code = "timeout"
-		}
-		return &paysync.ProviderError{Provider: paysync.Adyen, Code: code, Message: err.Error(), Retryable: true}
+		return providers.TransportError(paysync.Adyen, err)
 	}
-	status := res.StatusCode
-	pe := &paysync.ProviderError{
-		Provider:   paysync.Adyen,
-		Code:       apiErr.Code,
-		Message:    apiErr.Message,
-		HTTPStatus: status,
-	}
-	if pe.Code == "" {
-		pe.Code = "http_" + strconv.Itoa(status)
-	}
-	if pe.Message == "" {
-		pe.Message = apiErr.Err
-	}
-	switch {
-	case status < 300:
-		// A success status whose body could not be decoded: likely a proxy
-		// or a truncated answer, worth another try.
-		pe.Code, pe.Retryable = "invalid_response", true
-	case status == http.StatusTooManyRequests:
-		pe.Retryable = true
-		pe.RetryAfter = providers.RetryAfter(res.Header.Get("Retry-After"), time.Now())
-	case status == http.StatusRequestTimeout || status >= 500:
-		pe.Retryable = true
-	default:
-		// 400 malformed, 401 bad key, 403 key without the merchant account
-		// or role, 404 wrong endpoint, 422 validation: retrying cannot help.
-		pe.Retryable = false
+	// 400 malformed, 401 bad key, 403 key without the merchant account or
+	// role, 404 wrong endpoint, 422 validation: retrying cannot help. A
+	// success status comes with an error only when its body could not be
+	// decoded: likely a proxy or a truncated answer, worth another try,
+	// and it keeps the generic code.
+	pe := providers.StatusError(paysync.Adyen, res.StatusCode, res.Header, time.Now())
+	pe.Message = cmp.Or(apiErr.Message, apiErr.Err)
+	if res.StatusCode >= 300 {
+		pe.Code = cmp.Or(apiErr.Code, providers.HTTPCode(res.StatusCode))
 	}
 	return pe
-}
-
-func isTimeout(err error) bool {
-	var t interface{ Timeout() bool }
-	return errors.As(err, &t) && t.Timeout()
 }

@@ -10,14 +10,14 @@ import (
 	"github.com/paysync/paysync"
 )
 
-// The library panics on error bodies whose fields have unexpected types;
-// the adapter must turn that into a retryable error, not crash.
-func TestMalformedErrorBodyIsRetryable(t *testing.T) {
-	t.Parallel()
+// statusAnswer is the error of a CustomerStatus call that Adyen answers
+// with status and the JSON body.
+func statusAnswer(t *testing.T, status int, body string) error {
+	t.Helper()
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadGateway)
-		_, _ = w.Write([]byte(`{"status":502,"errorCode":"000","message":null}`))
+		w.WriteHeader(status)
+		_, _ = w.Write([]byte(body))
 	}))
 	defer srv.Close()
 	p, err := New(paysync.Connection{Credentials: map[string]string{"api_key": "k", "merchant_account": "M"}, BaseURL: srv.URL}, nil)
@@ -25,9 +25,27 @@ func TestMalformedErrorBodyIsRetryable(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.CustomerStatus(context.Background(), "shopper")
+	return err
+}
+
+// The library panics on error bodies whose fields have unexpected types;
+// the adapter must turn that into a retryable error, not crash.
+func TestMalformedErrorBodyIsRetryable(t *testing.T) {
+	t.Parallel()
+	err := statusAnswer(t, http.StatusBadGateway, `{"status":502,"errorCode":"000","message":null}`)
 	var pe *paysync.ProviderError
 	if !errors.As(err, &pe) || !pe.Retryable || pe.Code != "invalid_response" {
 		t.Fatalf("got %v, want retryable invalid_response", err)
+	}
+}
+
+// A 408 is retryable, as in every adapter, with Adyen's own errorCode.
+func TestRequestTimeoutIsRetryable(t *testing.T) {
+	t.Parallel()
+	err := statusAnswer(t, http.StatusRequestTimeout, `{"status":408,"errorCode":"000","message":"Request timed out","errorType":"internal"}`)
+	var pe *paysync.ProviderError
+	if !errors.As(err, &pe) || !pe.Retryable || pe.Code != "000" || pe.HTTPStatus != http.StatusRequestTimeout || pe.Message != "Request timed out" {
+		t.Fatalf("got %v, want retryable 408 000 with Adyen's message", err)
 	}
 }
 

@@ -85,7 +85,9 @@ func (rec *receiver) take(t *testing.T) []paysync.WebhookEvent {
 
 func waitWebhooks(t *testing.T, emu *adyenemu.Emulator) {
 	t.Helper()
-	if err := emu.WaitWebhooks(10 * time.Second); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := emu.WaitWebhooks(ctx); err != nil {
 		t.Fatal(err)
 	}
 }

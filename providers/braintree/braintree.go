@@ -27,6 +27,7 @@ import (
 	bt "github.com/braintree-go/braintree-go"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/providers"
 )
 
 // Sandbox credentials, used when a sandbox connection names none; the
@@ -88,14 +89,10 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 		client = &http.Client{Timeout: 60 * time.Second}
 	}
 	// braintree-go turns a bare 429 into an error without headers; the
-	// recorder keeps them (Retry-After) and the body (payment method
-	// types braintree-go does not parse) for the call in flight.
+	// recording transport keeps them (Retry-After) and the body (payment
+	// method types braintree-go does not parse) for the call in flight.
 	c := *client
-	base := c.Transport
-	if base == nil {
-		base = http.DefaultTransport
-	}
-	c.Transport = recorder{base: base}
+	c.Transport = providers.RecordingTransport{Next: c.Transport}
 	gw := bt.NewWithHttpClient(env, creds["merchant_id"], creds["public_key"], creds["private_key"], &c)
 	return &Provider{gw: gw, publicKey: creds["public_key"], hmacKey: sha1.Sum([]byte(creds["private_key"]))}, nil
 }
@@ -135,7 +132,7 @@ func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustome
 		return "", &paysync.ProviderError{Provider: paysync.Braintree, Code: "invalid_request", Message: "customer and link are required"}
 	}
 	id := CustomerID(req.Link)
-	ctx, x := record(ctx, false)
+	ctx, x := providers.WithLastResponse(ctx)
 	created, err := p.gw.Customer().Create(ctx, customerRequest(id, req.Customer))
 	if err == nil {
 		return created.Id, nil
@@ -143,7 +140,7 @@ func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustome
 	if !idTaken(err) {
 		return "", classify(err, x)
 	}
-	ctx, x = record(ctx, false)
+	ctx, x = providers.WithLastResponse(ctx)
 	found, err := p.gw.Customer().Find(ctx, id)
 	if err != nil {
 		return "", classify(err, x)
@@ -188,16 +185,16 @@ func idTaken(err error) bool {
 // CustomerStatus finds the customer and reports whether any payment method
 // is vaulted for it.
 func (p *Provider) CustomerStatus(ctx context.Context, providerCustomerID string) (paysync.CustomerStatus, error) {
-	ctx, x := record(ctx, true)
+	ctx, x := providers.WithLastResponseBody(ctx)
 	c, err := p.gw.Customer().Find(ctx, providerCustomerID)
 	if err != nil {
 		return paysync.CustomerStatus{}, classify(err, x)
 	}
 	has := len(c.PaymentMethods()) > 0
 	if !has {
-		has, err = x.otherPaymentMethods()
+		has, err = otherPaymentMethods(x)
 		if err != nil {
-			return paysync.CustomerStatus{}, &paysync.ProviderError{Provider: paysync.Braintree, Code: "invalid_response", Message: err.Error(), HTTPStatus: x.status, Retryable: true}
+			return paysync.CustomerStatus{}, &paysync.ProviderError{Provider: paysync.Braintree, Code: "invalid_response", Message: err.Error(), HTTPStatus: x.Status, Retryable: true}
 		}
 	}
 	return paysync.CustomerStatus{HasPaymentMethod: has}, nil

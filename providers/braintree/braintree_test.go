@@ -377,6 +377,7 @@ func TestStatusesTheEmulatorCannotProvoke(t *testing.T) {
 		{429, future, "too_many_requests", true},
 		{502, "", "server_error", true},
 		{504, "", "timeout", true},
+		{408, "", "timeout", true},
 		{400, "", "http_400", false},
 		{201, "", "unexpected_response", true},
 	} {
@@ -390,6 +391,21 @@ func TestStatusesTheEmulatorCannotProvoke(t *testing.T) {
 		if tt.retryAfter != "" && (pe.RetryAfter < 58*time.Minute || pe.RetryAfter > time.Hour) {
 			t.Errorf("%d: RetryAfter = %s from an HTTP date an hour ahead", tt.status, pe.RetryAfter)
 		}
+	}
+}
+
+// A call cancelled in flight is retryable "canceled", as in every adapter.
+func TestCancelledCallIsRetryable(t *testing.T) {
+	t.Parallel()
+	p, emu, _ := start(t)
+	emu.Faults.Set(fault.Settings{FailNext: 1, Fail: fault.Timeout})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := p.CustomerStatus(ctx, "c1")
+	pe := providerError(t, err)
+	if !pe.Retryable || pe.Code != "canceled" || pe.HTTPStatus != 0 {
+		t.Errorf("got %+v, want a retryable canceled without a status", pe)
 	}
 }
 

@@ -3,15 +3,12 @@ package braintree
 import (
 	"bytes"
 	"compress/gzip"
-	"context"
 	"encoding/xml"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -21,54 +18,12 @@ import (
 	"github.com/paysync/paysync/providers"
 )
 
-// exchange is what the recorder saw of the last response of one call.
-type exchange struct {
-	keepBody bool
-	status   int
-	header   http.Header
-	body     []byte // raw, possibly gzip; only when keepBody and status 200
-}
-
-type exchangeKey struct{}
-
-// record returns ctx carrying a fresh exchange for the next gateway call.
-func record(ctx context.Context, keepBody bool) (context.Context, *exchange) {
-	x := &exchange{keepBody: keepBody}
-	return context.WithValue(ctx, exchangeKey{}, x), x
-}
-
-// recorder is the transport under braintree-go: it notes status, headers
-// and, when asked, the body of each response into the call's exchange.
-type recorder struct{ base http.RoundTripper }
-
-// maxBody bounds what the recorder buffers; a customer is a few kilobytes.
-const maxBody = 4 << 20
-
-func (r recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := r.base.RoundTrip(req)
-	x, ok := req.Context().Value(exchangeKey{}).(*exchange)
-	if err != nil || !ok {
-		return resp, err
-	}
-	x.status, x.header = resp.StatusCode, resp.Header.Clone()
-	if x.keepBody && resp.StatusCode == http.StatusOK {
-		b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-		resp.Body.Close()
-		if err != nil {
-			return nil, err
-		}
-		x.body = b
-		resp.Body = io.NopCloser(bytes.NewReader(b))
-	}
-	return resp, nil
-}
-
 // otherPaymentMethods reports whether the recorded customer carries a
 // payment method of a type braintree-go v0.22.0 does not model (it knows
 // credit cards, PayPal, Venmo, Apple Pay and Android Pay only).
-func (x *exchange) otherPaymentMethods() (bool, error) {
-	var r io.Reader = bytes.NewReader(x.body)
-	if strings.EqualFold(x.header.Get("Content-Encoding"), "gzip") {
+func otherPaymentMethods(x *providers.LastResponse) (bool, error) {
+	var r io.Reader = bytes.NewReader(x.Body)
+	if strings.EqualFold(x.Header.Get("Content-Encoding"), "gzip") {
 		zr, err := gzip.NewReader(r)
 		if err != nil {
 			return false, fmt.Errorf("braintree: customer body: %w", err)
@@ -98,68 +53,60 @@ func (x *exchange) otherPaymentMethods() (bool, error) {
 }
 
 // classify turns any failure of a gateway call into a *paysync.ProviderError:
-// the one place that decides between retrying and giving up.
-func classify(err error, x *exchange) error {
-	pe := &paysync.ProviderError{Provider: paysync.Braintree, Message: err.Error()}
+// the one place that decides between retrying and giving up. x is what the
+// call's transport recorded, or nil.
+func classify(err error, x *providers.LastResponse) error {
 	var (
 		be     *bt.BraintreeError
 		ae     bt.APIError
 		ire    bt.InvalidResponseError
-		netErr net.Error
+		status int
 	)
 	switch {
 	case errors.As(err, &be):
-		pe.HTTPStatus = be.StatusCode()
-		if be.ErrorMessage != "" {
-			pe.Message = be.ErrorMessage
-		}
+		status = be.StatusCode()
 	case errors.As(err, &ae):
-		pe.HTTPStatus = ae.StatusCode()
+		status = ae.StatusCode()
 	case errors.As(err, &ire):
-		pe.HTTPStatus = ire.Response().StatusCode
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
-		pe.Code, pe.Retryable = "timeout", true
-		return pe
-	case errors.Is(err, context.Canceled):
-		pe.Code, pe.Retryable = "canceled", true
-		return pe
+		status = ire.Response().StatusCode
 	default:
-		// Connection refused or reset, a truncated or unreadable body:
-		// nothing says the request was refused, so try again.
-		pe.Code, pe.Retryable = "network_error", true
-		return pe
+		// Connection refused or reset, a timeout, a truncated or unreadable
+		// body: nothing says the request was refused, so try again.
+		return providers.TransportError(paysync.Braintree, err)
 	}
-
-	switch s := pe.HTTPStatus; {
-	case be != nil && (s == http.StatusUnprocessableEntity || s < 300):
-		pe.Code = firstCode(be)
-	case s == http.StatusUnauthorized:
-		pe.Code = "authentication_error"
-	case s == http.StatusForbidden:
+	var header http.Header
+	if x != nil {
+		// braintree-go turns a bare 429 into an error without headers.
+		header = x.Header
+	}
+	pe := providers.StatusError(paysync.Braintree, status, header, time.Now())
+	pe.Message = err.Error()
+	if be != nil && be.ErrorMessage != "" {
+		pe.Message = be.ErrorMessage
+	}
+	switch {
+	case be != nil && (status == http.StatusUnprocessableEntity || status < 300):
+		// Validation errors, also inside a 200 answer: Braintree's own
+		// code, and the same request fails the same way again.
+		pe.Code, pe.Retryable = firstCode(be), false
+	case status == http.StatusForbidden:
 		pe.Code = "authorization_error"
-	case s == http.StatusNotFound:
+	case status == http.StatusNotFound:
 		// Every call this adapter makes names a customer.
 		pe.Code = paysync.CodeCustomerNotFound
-	case s == http.StatusUpgradeRequired:
+	case status == http.StatusUpgradeRequired:
 		pe.Code = "upgrade_required"
-	case s == http.StatusTooManyRequests:
-		pe.Code, pe.Retryable = "too_many_requests", true
-		if x != nil && x.header != nil {
-			pe.RetryAfter = providers.RetryAfter(x.header.Get("Retry-After"), time.Now())
-		}
-	case s == http.StatusRequestTimeout || s == http.StatusGatewayTimeout:
-		pe.Code, pe.Retryable = "timeout", true
-	case s == http.StatusServiceUnavailable:
+	case status == http.StatusTooManyRequests:
+		pe.Code = "too_many_requests"
+	case status == http.StatusGatewayTimeout:
+		pe.Code = "timeout"
+	case status == http.StatusServiceUnavailable:
 		// Braintree answers 503 while down for maintenance.
-		pe.Code, pe.Retryable = "service_unavailable", true
-	case s >= 500:
-		pe.Code, pe.Retryable = "server_error", true
-	case s < 400:
-		// A success status braintree-go did not expect for the call (a
-		// proxy in the way?): retrying is safe, the customer id is ours.
+		pe.Code = "service_unavailable"
+	case status < 400:
+		// A status braintree-go did not expect for the call (a proxy in the
+		// way?): retrying is safe, the customer id is ours.
 		pe.Code, pe.Retryable = "unexpected_response", true
-	default:
-		pe.Code = "http_" + strconv.Itoa(s)
 	}
 	return pe
 }

@@ -51,7 +51,7 @@ func TestWebhooksAgainstNodeSDK(t *testing.T) {
 	rc := &receiver{p: p}
 	hook := httptest.NewServer(rc)
 	t.Cleanup(hook.Close)
-	emu.SendWebhooks(hook.URL, nil)
+	emu.SendWebhooks(hook.URL, nil, "")
 
 	// Emulator deliveries: a card and a PayPal account vaulted, then both revoked.
 	ctx := context.Background()
@@ -68,7 +68,9 @@ func TestWebhooksAgainstNodeSDK(t *testing.T) {
 	if err := emu.RevokePaymentMethods(id); err != nil {
 		t.Fatal(err)
 	}
-	emu.WaitWebhooks()
+	if err := emu.WaitWebhooks(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	events, bodies, errs := rc.snapshot()
 	if len(errs) != 0 || len(events) != 4 {
 		t.Fatalf("receiver got %d events, errors %v; want 4 accepted", len(events), errs)

@@ -127,7 +127,7 @@ func TestEmulatorWebhooksVerify(t *testing.T) {
 	rc := &receiver{p: p}
 	hook := httptest.NewServer(rc)
 	t.Cleanup(hook.Close)
-	emu.SendWebhooks(hook.URL+"/webhooks/braintree/org/bt", nil)
+	emu.SendWebhooks(hook.URL+"/webhooks/braintree/org/bt", nil, "")
 
 	ctx := context.Background()
 	id, err := p.CreateCustomer(ctx, request(&paysync.Customer{Name: "Webhook Customer"}, newLink(1)))
@@ -138,12 +138,16 @@ func TestEmulatorWebhooksVerify(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emu.WaitWebhooks()
+	if err := emu.WaitWebhooks(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	begin := time.Now().Add(-time.Minute)
 	if err := emu.RevokePaymentMethods(id); err != nil {
 		t.Fatal(err)
 	}
-	emu.WaitWebhooks()
+	if err := emu.WaitWebhooks(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 
 	events, bodies, errs := rc.snapshot()
 	if len(errs) != 0 {
@@ -204,7 +208,7 @@ func TestEmulatorWebhooksToAnotherKeyAreRefused(t *testing.T) {
 	other := &receiver{p: webhookProvider(t, "other_public_key", braintreeemu.PrivateKey)}
 	hook := httptest.NewServer(other)
 	t.Cleanup(hook.Close)
-	emu.SendWebhooks(hook.URL, nil)
+	emu.SendWebhooks(hook.URL, nil, "")
 	id, err := p.CreateCustomer(context.Background(), request(&paysync.Customer{Name: "Refused"}, newLink(1)))
 	if err != nil {
 		t.Fatal(err)
@@ -212,7 +216,9 @@ func TestEmulatorWebhooksToAnotherKeyAreRefused(t *testing.T) {
 	if _, err := emu.AttachPaymentMethod(id); err != nil {
 		t.Fatal(err)
 	}
-	emu.WaitWebhooks()
+	if err := emu.WaitWebhooks(t.Context()); err != nil {
+		t.Fatal(err)
+	}
 	events, _, errs := other.snapshot()
 	if len(events) != 0 || len(errs) == 0 {
 		t.Fatalf("events %+v, errors %v; want only rejections", events, errs)

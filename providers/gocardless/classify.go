@@ -1,17 +1,14 @@
 package gocardless
 
 import (
-	"context"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/providers"
 )
 
 // outcome is one HTTP exchange as classify sees it: a transport failure
@@ -51,26 +48,16 @@ const maxRetryAfter = 5 * time.Minute
 // permanent. A repeated create whose idempotency key already created a
 // resource is not a failure: classify returns that resource's id instead.
 func classify(o outcome, now time.Time) (conflictID string, err *paysync.ProviderError) {
-	pe := &paysync.ProviderError{Provider: paysync.GoCardless, HTTPStatus: o.Status}
 	if o.Status == 0 {
 		// No answer: the request may or may not have been applied, and a
 		// retry with the same idempotency key settles it.
-		pe.Retryable = true
-		pe.Code = "network_error"
-		var ne net.Error
-		if errors.Is(o.Err, context.DeadlineExceeded) || (errors.As(o.Err, &ne) && ne.Timeout()) {
-			pe.Code = "timeout"
-		}
-		pe.Message = o.Err.Error()
-		return "", pe
+		return "", providers.TransportError(paysync.GoCardless, o.Err)
 	}
 	if o.Err != nil {
 		// An answer we could not read: retrying a read is harmless, and a
 		// retried create comes back as an idempotency conflict.
-		pe.Retryable = true
-		pe.Code = "invalid_response"
-		pe.Message = o.Err.Error()
-		return "", pe
+		return "", &paysync.ProviderError{Provider: paysync.GoCardless, Code: "invalid_response",
+			Message: o.Err.Error(), HTTPStatus: o.Status, Retryable: true}
 	}
 
 	var body errorBody
@@ -84,17 +71,18 @@ func classify(o outcome, now time.Time) (conflictID string, err *paysync.Provide
 		}
 	}
 
+	// invalid_api_usage (auth, not found, bad request), invalid_state and
+	// validation_failed are permanent: the same request fails the same way
+	// again.
+	pe := providers.StatusError(paysync.GoCardless, o.Status, o.Header, now)
 	pe.Code, pe.Message = describe(o, body, parsed)
-	switch {
-	case o.Status == http.StatusTooManyRequests:
-		pe.Retryable = true
+	if o.Status == http.StatusTooManyRequests {
+		// GoCardless says when its window reopens in RateLimit-Reset.
 		pe.RetryAfter = retryAfter(o.Header, now)
-	case o.Status >= 500, o.Status == http.StatusRequestTimeout, e.Type == "gocardless":
+	}
+	if e.Type == "gocardless" {
+		// An error on GoCardless's side, whatever the status.
 		pe.Retryable = true
-	default:
-		// invalid_api_usage (auth, not found, bad request), invalid_state
-		// and validation_failed: the same request fails the same way again.
-		pe.Retryable = false
 	}
 	return "", pe
 }
@@ -111,7 +99,7 @@ func describe(o outcome, body errorBody, parsed bool) (code, msg string) {
 		if text != "" {
 			msg += ": " + text
 		}
-		return fmt.Sprintf("http_%d", o.Status), msg
+		return providers.HTTPCode(o.Status), msg
 	}
 	e := body.Error
 	code = e.Type

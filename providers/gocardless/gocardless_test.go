@@ -311,6 +311,22 @@ func TestTimeoutIsRetryable(t *testing.T) {
 	}
 }
 
+// A call cancelled in flight is retryable "canceled", as in every adapter
+// (GoCardless's used to say network_error).
+func TestCancelledCallIsRetryable(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.emu.Faults.Set(fault.Settings{FailNext: 1, Fail: fault.Timeout})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	time.AfterFunc(100*time.Millisecond, cancel)
+	_, err := e.p.CreateCustomer(ctx, paysync.CreateCustomerRequest{Customer: customer(), IdempotencyKey: "k"})
+	pe := providerError(t, err)
+	if !pe.Retryable || pe.Code != "canceled" || pe.HTTPStatus != 0 {
+		t.Errorf("cancelled: %v", pe)
+	}
+}
+
 func TestBadTokenIsPermanent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)

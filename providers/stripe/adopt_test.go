@@ -33,29 +33,69 @@ func (l *lagging) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	l.next.ServeHTTP(w, r)
 }
 
-// recorded starts an emulator behind a lagging search, and an adapter
-// whose requests are recorded.
-func recorded(t *testing.T) (*stripeemu.Emulator, *lagging, *stripe.Provider, *recorder) {
+// adoption is one subtest's world: an emulator behind a lagging search, an
+// adapter whose requests are recorded, and a customer whose link is at the
+// first attempt of generation 1, pending since now.
+type adoption struct {
+	emu  *stripeemu.Emulator
+	lag  *lagging
+	p    *stripe.Provider
+	rec  *recorder
+	c    *paysync.Customer
+	link *paysync.ProviderLink
+}
+
+func newAdoption(t *testing.T) *adoption {
 	t.Helper()
 	emu := stripeemu.New()
 	lag := &lagging{next: emu}
 	srv := httptest.NewServer(lag)
 	t.Cleanup(srv.Close)
 	p, rec := newProvider(t, srv.URL, "sk_test_adopt")
-	return emu, lag, p, rec
+	c, link := fullCustomer()
+	link.PendingSince = time.Now()
+	return &adoption{emu: emu, lag: lag, p: p, rec: rec, c: c, link: link}
 }
 
-// calls lists the requests sent since the first skip ones, as "METHOD path".
-func calls(rec *recorder, skip int) string {
+// try runs CreateCustomer for the customer under link, with link's key.
+func (a *adoption) try(link *paysync.ProviderLink) (string, error) {
+	return a.p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: a.c, Link: link, IdempotencyKey: link.IdempotencyKey()})
+}
+
+// create is try under a's own link, which must succeed.
+func (a *adoption) create(t *testing.T) string {
+	t.Helper()
+	id, err := a.try(a.link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// sent is how many requests the adapter has sent so far.
+func (a *adoption) sent() int { return len(a.rec.requests()) }
+
+// wantCalls checks the requests sent since the first skip ones, as
+// "METHOD path" joined by ", ".
+func (a *adoption) wantCalls(t *testing.T, what string, skip int, want string) {
+	t.Helper()
 	var out []string
-	for _, r := range rec.requests()[skip:] {
+	for _, r := range a.rec.requests()[skip:] {
 		out = append(out, r.Method+" "+r.Path)
 	}
-	return strings.Join(out, ", ")
+	if got := strings.Join(out, ", "); got != want {
+		t.Errorf("%s sent %s, want %s", what, got, want)
+	}
 }
 
-func tryCreate(p *stripe.Provider, c *paysync.Customer, link *paysync.ProviderLink) (string, error) {
-	return p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: c, Link: link, IdempotencyKey: link.IdempotencyKey()})
+// wantCustomers checks how many customers the emulator holds.
+func (a *adoption) wantCustomers(t *testing.T, n int) bool {
+	t.Helper()
+	if k := a.emu.CustomerCount(); k != n {
+		t.Errorf("CustomerCount = %d, want %d", k, n)
+		return false
+	}
+	return true
 }
 
 const (
@@ -69,213 +109,149 @@ const (
 func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 	t.Run("the first attempt of generation 1 only creates", func(t *testing.T) {
 		t.Parallel()
-		emu, _, p, rec := recorded(t)
-		c, link := fullCustomer()
-		link.PendingSince = time.Now()
-		id, err := tryCreate(p, c, link)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newAdoption(t)
+		id := a.create(t)
 		// The common path stays at one call: no search.
-		if got := calls(rec, 0); got != post {
-			t.Errorf("requests = %s, want only %s", got, post)
+		a.wantCalls(t, "the attempt", 0, post)
+		if !strings.HasPrefix(id, "cus_") {
+			t.Errorf("id %q, want a cus_ id", id)
 		}
-		if !strings.HasPrefix(id, "cus_") || emu.CustomerCount() != 1 {
-			t.Errorf("id %q, %d customers", id, emu.CustomerCount())
-		}
+		a.wantCustomers(t, 1)
 	})
 
 	t.Run("a field changed between attempts adopts the first customer", func(t *testing.T) {
 		t.Parallel()
-		emu, _, p, rec := recorded(t)
-		c, link := fullCustomer()
-		link.PendingSince = time.Now()
-		first, err := tryCreate(p, c, link)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newAdoption(t)
+		first := a.create(t)
 		// Say the first result was never recorded; the client updated the
 		// email meanwhile, so the same key now comes with another body.
-		link.Attempts = 1
-		c.Email = "new-billing@example.com"
-		n := len(rec.requests())
-		again, err := tryCreate(p, c, link)
+		a.link.Attempts = 1
+		a.c.Email = "new-billing@example.com"
+		n := a.sent()
+		again, err := a.try(a.link)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if again != first {
 			t.Errorf("second attempt = %q, want the first customer %q", again, first)
 		}
-		if got := calls(rec, n); got != search {
-			t.Errorf("second attempt sent %s, want only %s", got, search)
-		}
-		if q := rec.requests()[n].Form.Get("query"); q != stripe.SearchQuery("lnk_0001") {
+		a.wantCalls(t, "second attempt", n, search)
+		if q := a.rec.requests()[n].Form.Get("query"); q != stripe.SearchQuery("lnk_0001") {
 			t.Errorf("query = %q", q)
 		}
-		if k := emu.CustomerCount(); k != 1 {
-			t.Errorf("CustomerCount = %d, want 1", k)
-		}
+		a.wantCustomers(t, 1)
 	})
 
 	t.Run("an idempotency_error the search cannot resolve yet is retried after a minute", func(t *testing.T) {
 		t.Parallel()
-		emu, lag, p, rec := recorded(t)
-		c, link := fullCustomer()
-		link.PendingSince = time.Now()
-		first, err := tryCreate(p, c, link)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newAdoption(t)
+		first := a.create(t)
 		// The index has not caught up with the create yet.
-		lag.lag.Store(true)
-		link.Attempts = 1
-		c.Email = "new-billing@example.com"
-		n := len(rec.requests())
-		_, err = tryCreate(p, c, link)
+		a.lag.lag.Store(true)
+		a.link.Attempts = 1
+		a.c.Email = "new-billing@example.com"
+		n := a.sent()
+		_, err := a.try(a.link)
 		pe := providerError(t, err)
 		if !pe.Retryable || !paysync.IsRetryable(err) || pe.RetryAfter < time.Minute || pe.Code != "idempotency_error" || pe.HTTPStatus != 400 {
 			t.Errorf("error = %+v (RetryAfter %s), want retryable idempotency_error after at least 1m", pe, pe.RetryAfter)
 		}
-		if got, want := calls(rec, n), search+", "+post+", "+search; got != want {
-			t.Errorf("requests = %s, want %s", got, want)
-		}
+		a.wantCalls(t, "second attempt", n, search+", "+post+", "+search)
 		// A minute later the search finds the customer.
-		lag.lag.Store(false)
-		link.Attempts = 2
-		if again, err := tryCreate(p, c, link); err != nil || again != first {
+		a.lag.lag.Store(false)
+		a.link.Attempts = 2
+		if again, err := a.try(a.link); err != nil || again != first {
 			t.Errorf("third attempt = %q, %v; want the first customer %q", again, err, first)
 		}
-		if k := emu.CustomerCount(); k != 1 {
-			t.Errorf("CustomerCount = %d, want 1", k)
-		}
+		a.wantCustomers(t, 1)
 	})
 
 	t.Run("an idempotency_error the search resolves adopts the customer", func(t *testing.T) {
 		t.Parallel()
-		emu, _, p, rec := recorded(t)
-		c, link := fullCustomer()
-		link.PendingSince = time.Now()
+		a := newAdoption(t)
 		// The earlier attempt's result was lost before it was counted, so
 		// this one does not search first; the key's body has changed.
-		first, err := tryCreate(p, c, link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.Email = "new-billing@example.com"
-		n := len(rec.requests())
-		again, err := tryCreate(p, c, link)
+		first := a.create(t)
+		a.c.Email = "new-billing@example.com"
+		n := a.sent()
+		again, err := a.try(a.link)
 		if err != nil || again != first {
 			t.Errorf("retry = %q, %v; want the first customer %q", again, err, first)
 		}
-		if got, want := calls(rec, n), post+", "+search; got != want {
-			t.Errorf("requests = %s, want %s", got, want)
-		}
-		if k := emu.CustomerCount(); k != 1 {
-			t.Errorf("CustomerCount = %d, want 1", k)
-		}
+		a.wantCalls(t, "retry", n, post+", "+search)
+		a.wantCustomers(t, 1)
 	})
 
 	t.Run("generation 2 adopts generation 1's customer", func(t *testing.T) {
 		t.Parallel()
-		emu, _, p, rec := recorded(t)
-		c, link := fullCustomer()
-		link.PendingSince = time.Now()
-		first, err := tryCreate(p, c, link)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newAdoption(t)
+		first := a.create(t)
 		// Generation 1 ended failed without its result (the last attempt
 		// timed out after Stripe created the customer); a resync starts
 		// generation 2 under a new key, minutes later.
-		next := *link
+		next := *a.link
 		next.Generation, next.Attempts, next.PendingSince = 2, 0, time.Now()
-		n := len(rec.requests())
-		again, err := tryCreate(p, c, &next)
+		n := a.sent()
+		again, err := a.try(&next)
 		if err != nil || again != first {
 			t.Errorf("generation 2 = %q, %v; want generation 1's customer %q", again, err, first)
 		}
-		if got := calls(rec, n); got != search {
-			t.Errorf("requests = %s, want only %s", got, search)
-		}
-		if k := emu.CustomerCount(); k != 1 {
-			t.Errorf("CustomerCount = %d, want 1", k)
-		}
+		a.wantCalls(t, "generation 2", n, search)
+		a.wantCustomers(t, 1)
 	})
 
 	t.Run("a 5xx after the create ran adopts the customer", func(t *testing.T) {
 		t.Parallel()
-		emu, _, p, rec := recorded(t)
-		c, link := fullCustomer()
-		link.PendingSince = time.Now()
+		a := newAdoption(t)
 		// Stripe created the customer, then answered 500 and saved that
 		// under the key: a retry would only get the 500 again.
-		emu.FailNextAfterRun(1)
-		id, err := tryCreate(p, c, link)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got, want := calls(rec, 0), post+", "+search; got != want {
-			t.Errorf("requests = %s, want %s", got, want)
-		}
-		if _, ok := emu.Customer(id); !ok || emu.CustomerCount() != 1 {
-			t.Errorf("adopted %q (known %v), %d customers; want the one customer", id, ok, emu.CustomerCount())
+		a.emu.FailNextAfterRun(1)
+		id := a.create(t)
+		a.wantCalls(t, "the attempt", 0, post+", "+search)
+		if _, ok := a.emu.Customer(id); !ok || a.emu.CustomerCount() != 1 {
+			t.Errorf("adopted %q (known %v), %d customers; want the one customer", id, ok, a.emu.CustomerCount())
 		}
 	})
 
 	t.Run("a 5xx with no customer found is retried after a minute", func(t *testing.T) {
 		t.Parallel()
-		emu, _, p, rec := recorded(t)
-		c, link := fullCustomer()
-		link.PendingSince = time.Now()
+		a := newAdoption(t)
 		// A fault in front of Stripe: nothing ran, nothing is saved.
-		emu.Faults.Set(fault.Settings{FailNext: 1, Fail: fault.ServerError})
-		_, err := tryCreate(p, c, link)
+		a.emu.Faults.Set(fault.Settings{FailNext: 1, Fail: fault.ServerError})
+		_, err := a.try(a.link)
 		pe := providerError(t, err)
 		if !pe.Retryable || pe.RetryAfter < time.Minute || pe.Code != "api_error" || pe.HTTPStatus != 500 {
 			t.Errorf("error = %+v (RetryAfter %s), want retryable api_error after at least 1m", pe, pe.RetryAfter)
 		}
-		if got, want := calls(rec, 0), post+", "+search; got != want {
-			t.Errorf("requests = %s, want %s", got, want)
-		}
-		link.Attempts = 1
-		n := len(rec.requests())
-		id, err := tryCreate(p, c, link)
+		a.wantCalls(t, "the attempt", 0, post+", "+search)
+		a.link.Attempts = 1
+		n := a.sent()
+		id, err := a.try(a.link)
 		if err != nil || !strings.HasPrefix(id, "cus_") {
 			t.Fatalf("retry = %q, %v", id, err)
 		}
-		if got, want := calls(rec, n), search+", "+post; got != want {
-			t.Errorf("retry sent %s, want %s", got, want)
-		}
-		if k := emu.CustomerCount(); k != 1 {
-			t.Errorf("CustomerCount = %d, want 1", k)
-		}
+		a.wantCalls(t, "retry", n, search+", "+post)
+		a.wantCustomers(t, 1)
 	})
 
 	t.Run("the oldest of several customers of the link is adopted", func(t *testing.T) {
 		t.Parallel()
-		emu, _, p, _ := recorded(t)
-		c, link := fullCustomer()
-		link.PendingSince = time.Now()
-		oldest, err := tryCreate(p, c, link)
-		if err != nil {
-			t.Fatal(err)
-		}
+		a := newAdoption(t)
+		oldest := a.create(t)
 		// A duplicate made under another key, as before this fix, two
 		// seconds later (Created counts seconds); the search lists it first.
-		emu.Advance(2 * time.Second)
-		if _, err := p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: c, Link: link, IdempotencyKey: "legacy-duplicate"}); err != nil {
+		a.emu.Advance(2 * time.Second)
+		if _, err := a.p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: a.c, Link: a.link, IdempotencyKey: "legacy-duplicate"}); err != nil {
 			t.Fatal(err)
 		}
-		if k := emu.CustomerCount(); k != 2 {
-			t.Fatalf("CustomerCount = %d, want 2", k)
+		if !a.wantCustomers(t, 2) {
+			t.FailNow()
 		}
-		next := *link
+		next := *a.link
 		next.Generation = 2
-		if got, err := tryCreate(p, c, &next); err != nil || got != oldest {
+		if got, err := a.try(&next); err != nil || got != oldest {
 			t.Errorf("adopted %q, %v; want the oldest %q", got, err, oldest)
 		}
-		if k := emu.CustomerCount(); k != 2 {
-			t.Errorf("CustomerCount = %d, want still 2", k)
-		}
+		a.wantCustomers(t, 2) // still 2: nothing new was created
 	})
 }

@@ -186,18 +186,34 @@ func TestEmulator(t *testing.T) {
 		}
 	})
 
-	t.Run("timeout is retryable", func(t *testing.T) {
-		t.Parallel()
-		emu, _, p := emulated(t)
-		emu.Faults.Set(fault.Settings{FailNext: 1, Fail: fault.Timeout})
-		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
-		defer cancel()
-		_, err := p.CustomerStatus(ctx, "cus_any")
-		pe := providerError(t, err)
-		if !pe.Retryable || pe.Code != "timeout" || pe.HTTPStatus != 0 {
-			t.Errorf("error = %+v, want retryable timeout", pe)
-		}
-	})
+	// A call that ends before Stripe answers is retryable; a cancelled one
+	// says canceled, as in every adapter (Stripe's used to say network_error).
+	for _, tc := range []struct {
+		name, code string
+		ctx        func() (context.Context, context.CancelFunc)
+	}{
+		{"timeout is retryable", "timeout", func() (context.Context, context.CancelFunc) {
+			return context.WithTimeout(context.Background(), 200*time.Millisecond)
+		}},
+		{"a cancelled call is retryable", "canceled", func() (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithCancel(context.Background())
+			time.AfterFunc(100*time.Millisecond, cancel)
+			return ctx, cancel
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			emu, _, p := emulated(t)
+			emu.Faults.Set(fault.Settings{FailNext: 1, Fail: fault.Timeout})
+			ctx, cancel := tc.ctx()
+			defer cancel()
+			_, err := p.CustomerStatus(ctx, "cus_any")
+			pe := providerError(t, err)
+			if !pe.Retryable || pe.Code != tc.code || pe.HTTPStatus != 0 {
+				t.Errorf("error = %+v, want retryable %s", pe, tc.code)
+			}
+		})
+	}
 
 	t.Run("a bad key is permanent", func(t *testing.T) {
 		t.Parallel()
@@ -280,5 +296,35 @@ func TestNonStripeErrorBody(t *testing.T) {
 	pe := providerError(t, err)
 	if !pe.Retryable || pe.HTTPStatus != http.StatusBadGateway || pe.RetryAfter != 7*time.Second {
 		t.Errorf("error = %+v (RetryAfter %s), want retryable 502 after 7s", pe, pe.RetryAfter)
+	}
+}
+
+// TestRequestTimeoutIsRetryable covers a 408: the server gave up waiting
+// for the request, so another attempt may pass. Every adapter retries it
+// (Stripe's used to give up).
+func TestRequestTimeoutIsRetryable(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, contentType, body, code string
+	}{
+		{"Stripe's error JSON", "application/json", `{"error":{"type":"api_error","message":"Request timed out."}}`, "api_error"},
+		{"a proxy's page", "text/html", "<html>408 Request Timeout</html>", "http_408"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", tc.contentType)
+				w.Header().Set("Retry-After", "2")
+				w.WriteHeader(http.StatusRequestTimeout)
+				_, _ = w.Write([]byte(tc.body))
+			}))
+			t.Cleanup(srv.Close)
+			p, _ := newProvider(t, srv.URL, "sk_test_x")
+			_, err := p.CustomerStatus(context.Background(), "cus_x")
+			pe := providerError(t, err)
+			if !pe.Retryable || !paysync.IsRetryable(err) || pe.HTTPStatus != http.StatusRequestTimeout || pe.Code != tc.code || pe.RetryAfter != 2*time.Second {
+				t.Errorf("error = %+v (RetryAfter %s), want retryable 408 %s after 2s", pe, pe.RetryAfter, tc.code)
+			}
+		})
 	}
 }

@@ -1,12 +1,10 @@
 package stripe
 
 import (
-	"context"
+	"cmp"
 	"errors"
-	"net"
 	"net/http"
 	"regexp"
-	"strconv"
 	"time"
 
 	stripego "github.com/stripe/stripe-go/v76"
@@ -15,83 +13,49 @@ import (
 	"github.com/paysync/paysync/providers"
 )
 
-// lastResponse is what the transport saw of the last response to a call:
-// its status and Retry-After, also for answers stripe-go cannot parse (a
-// proxy's HTML 502 yields a plain error with no status or headers).
-type lastResponse struct {
-	status     int
-	retryAfter string
-}
-
-type lastResponseKey struct{}
-
-// withLastResponse returns a context whose requests record their response
-// into the returned holder. http.Client calls RoundTrip on the caller's
-// goroutine, so reading the holder after the call needs no lock.
-func withLastResponse(ctx context.Context) (context.Context, *lastResponse) {
-	last := &lastResponse{}
-	return context.WithValue(ctx, lastResponseKey{}, last), last
-}
-
-// transport records each response's status and Retry-After for classify.
-type transport struct {
-	next http.RoundTripper
-}
-
-func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	resp, err := t.next.RoundTrip(req)
-	if last, ok := req.Context().Value(lastResponseKey{}).(*lastResponse); ok && resp != nil {
-		last.status = resp.StatusCode
-		last.retryAfter = resp.Header.Get("Retry-After")
-	}
-	return resp, err
-}
-
 // classify turns any error of a Stripe call into a *paysync.ProviderError:
-// the one place where retry or give up is decided. err must not be nil.
-func classify(err error, last *lastResponse) *paysync.ProviderError {
-	pe := &paysync.ProviderError{Provider: paysync.Stripe}
+// the one place where retry or give up is decided. err must not be nil;
+// last is what the call's transport recorded (see
+// providers.WithLastResponse), or nil.
+func classify(err error, last *providers.LastResponse) *paysync.ProviderError {
 	var se *stripego.Error
+	var status int
 	switch {
 	case errors.As(err, &se):
-		pe.HTTPStatus = se.HTTPStatusCode
-		pe.Code = string(se.Code)
-		if pe.Code == "" {
-			pe.Code = string(se.Type)
-		}
-		pe.Message = redact(pe.Code, se.Msg)
-	case last != nil && last.status >= 400:
-		// An answer that is not Stripe's error JSON, e.g. from a proxy.
-		pe.HTTPStatus = last.status
-		pe.Code = "http_" + strconv.Itoa(last.status)
-		pe.Message = http.StatusText(last.status)
+		status = se.HTTPStatusCode
+	case last != nil && last.Status >= 400:
+		// An answer that is not Stripe's error JSON, e.g. from a proxy:
+		// stripe-go reports it without a status or headers.
+		status = last.Status
 	default:
 		// No answer at all: the request may or may not have reached Stripe,
 		// and the idempotency key makes another attempt safe.
-		pe.Code = "network_error"
-		var ne net.Error
-		if errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &ne) && ne.Timeout()) {
-			pe.Code = "timeout"
-		}
-		pe.Message = err.Error()
-		pe.Retryable = true
-		return pe
+		return providers.TransportError(paysync.Stripe, err)
 	}
-	if last != nil && last.status == pe.HTTPStatus {
-		pe.RetryAfter = providers.RetryAfter(last.retryAfter, time.Now())
+	var header http.Header
+	if last != nil && last.Status == status {
+		header = last.Header
 	}
-	switch s := pe.HTTPStatus; {
-	case s == http.StatusConflict, s == http.StatusTooManyRequests, s >= 500:
-		// 409: a lock timeout or a concurrent request with the same
-		// idempotency key; 429: rate limited; 5xx: Stripe's side.
+	now := time.Now()
+	pe := providers.StatusError(paysync.Stripe, status, header, now)
+	if se != nil {
+		pe.Code = cmp.Or(string(se.Code), string(se.Type))
+		pe.Message = redact(pe.Code, se.Msg)
+	} else {
+		pe.Code = providers.HTTPCode(status)
+	}
+	// Besides 408, 429 and 5xx, a 409 is worth another attempt: a lock
+	// timeout or a concurrent request with the same idempotency key. The
+	// rest (400 invalid_request_error and idempotency_error, 401
+	// authentication, 402 card_error, 403 permission, 404 missing) fail the
+	// same way again. (CreateCustomer turns an idempotency_error into a
+	// retry when its search finds nothing.)
+	if status == http.StatusConflict {
 		pe.Retryable = true
-	default:
-		// 400 invalid_request_error and idempotency_error, 401
-		// authentication, 402 card_error, 403 permission, 404 missing: the
-		// same request will fail the same way. (CreateCustomer turns an
-		// idempotency_error into a retry when its search finds nothing.)
-		pe.Retryable = false
-		pe.RetryAfter = 0
+	}
+	if pe.Retryable {
+		// Stripe may ask for a pause on any answer worth retrying.
+		pe.RetryAfter = providers.RetryAfter(header.Get("Retry-After"), now)
 	}
 	return pe
 }

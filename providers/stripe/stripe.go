@@ -17,6 +17,7 @@ import (
 	stripeclient "github.com/stripe/stripe-go/v76/client"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/providers"
 	"github.com/paysync/paysync/providers/stripeemu"
 )
 
@@ -69,12 +70,8 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 		c := *client
 		hc = &c
 	}
-	next := hc.Transport
-	if next == nil {
-		next = http.DefaultTransport
-	}
 	// conn.RateLimit is applied by the registry's transport, under this one.
-	hc.Transport = &transport{next: next}
+	hc.Transport = providers.RecordingTransport{Next: hc.Transport}
 
 	cfg := &stripego.BackendConfig{
 		HTTPClient: hc,
@@ -113,7 +110,7 @@ func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustome
 		}
 	}
 
-	cctx, last := withLastResponse(ctx)
+	cctx, last := providers.WithLastResponse(ctx)
 	params := customerParams(req.Customer, req.Link)
 	params.Context = cctx
 	if req.IdempotencyKey != "" {
@@ -170,7 +167,7 @@ func ambiguous(err error, pe *paysync.ProviderError) bool {
 // findCreated searches for a customer created for this link, by any
 // generation, returning "" when there is none.
 func (p *Provider) findCreated(ctx context.Context, linkID string) (string, error) {
-	ctx, last := withLastResponse(ctx)
+	ctx, last := providers.WithLastResponse(ctx)
 	params := &stripego.CustomerSearchParams{SearchParams: stripego.SearchParams{
 		Context: ctx,
 		Query:   SearchQuery(linkID),
@@ -277,7 +274,7 @@ func (p *Provider) CustomerStatus(ctx context.Context, providerCustomerID string
 	if providerCustomerID == "" {
 		return paysync.CustomerStatus{}, notFound("no customer id given")
 	}
-	ctx, last := withLastResponse(ctx)
+	ctx, last := providers.WithLastResponse(ctx)
 	c, err := p.api.Customers.Get(providerCustomerID, &stripego.CustomerParams{Params: stripego.Params{Context: ctx}})
 	if err != nil {
 		return paysync.CustomerStatus{}, missingAsNotFound(classify(err, last))
@@ -323,7 +320,7 @@ func (p *Provider) SetupLink(ctx context.Context, c *paysync.Customer, providerC
 	if c != nil && len(c.ProviderPaymentMethods) > 0 {
 		methods = c.ProviderPaymentMethods
 	}
-	ctx, last := withLastResponse(ctx)
+	ctx, last := providers.WithLastResponse(ctx)
 	params := &stripego.CheckoutSessionParams{
 		Mode:               stripego.String(string(stripego.CheckoutSessionModeSetup)),
 		Customer:           stripego.String(providerCustomerID),
