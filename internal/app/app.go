@@ -171,7 +171,8 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 	a.Emulators.Stripe.SendWebhooks(target(paysync.Stripe), client, stripeemu.SandboxWebhookSecret)
 	a.Emulators.Adyen.SendWebhooks(target(paysync.Adyen), client, adyenemu.SandboxWebhookSecret)
 	a.Emulators.GoCardless.SendWebhooks(target(paysync.GoCardless), client, gocardlessemu.SandboxWebhookSecret)
-	a.Emulators.Braintree.SendWebhooks(target(paysync.Braintree), client)
+	// Braintree has no webhook secret: it signs with its own API keys.
+	a.Emulators.Braintree.SendWebhooks(target(paysync.Braintree), client, "")
 	return h
 }
 

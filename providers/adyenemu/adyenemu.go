@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/providers/fault"
+	"github.com/paysync/paysync/providers/webhooksend"
 )
 
 // Credentials New accepts; they match the adapter's sandbox defaults.
@@ -80,12 +81,8 @@ type Emulator struct {
 
 	mux *http.ServeMux
 
-	// Webhooks (webhook.go); hookMu is never held while taking mu.
-	hookMu      sync.Mutex
-	hookTarget  *webhookTarget
-	hookLast    *outgoing
-	hookLog     []*WebhookDelivery
-	hookPending int
+	// hooks sends the webhooks (webhook.go).
+	hooks *webhooksend.Sender[hookMeta]
 }
 
 type storedMethod struct {
@@ -129,6 +126,7 @@ func New() *Emulator {
 		links:    map[string]*paymentLink{},
 		replays:  map[string]replay{},
 		now:      time.Now,
+		hooks:    webhooksend.New[hookMeta](webhookPolicy),
 	}
 	e.Faults = fault.New(writeFault, nil)
 	mux := http.NewServeMux()
@@ -322,8 +320,7 @@ type serviceError struct {
 func (s *serviceError) Error() string { return s.ErrorCode + " " + s.Message }
 
 func apiError(status int, code, errorType, format string, args ...any) *serviceError {
-	psp, _ := pspReference()
-	return &serviceError{Status: status, ErrorCode: code, Message: fmt.Sprintf(format, args...), ErrorType: errorType, PSPReference: psp}
+	return &serviceError{Status: status, ErrorCode: code, Message: fmt.Sprintf(format, args...), ErrorType: errorType, PSPReference: pspReference()}
 }
 
 func errUnauthorized() *serviceError {
@@ -437,15 +434,26 @@ func (a *apiCall) merchant(m string) *serviceError {
 	return nil
 }
 
-func (a *apiCall) listStored() {
+// shopperQuery reads the merchantAccount and shopperReference the stored
+// payment method routes require; when one is missing or not allowed it
+// answers the error and reports false.
+func (a *apiCall) shopperQuery() (merchant, ref string, ok bool) {
 	q := a.r.URL.Query()
-	m, ref := q.Get("merchantAccount"), q.Get("shopperReference")
-	if se := a.merchant(m); se != nil {
+	merchant, ref = q.Get("merchantAccount"), q.Get("shopperReference")
+	if se := a.merchant(merchant); se != nil {
 		writeError(a.w, se)
-		return
+		return "", "", false
 	}
 	if ref == "" {
 		writeError(a.w, errRequired("shopperReference"))
+		return "", "", false
+	}
+	return merchant, ref, true
+}
+
+func (a *apiCall) listStored() {
+	m, ref, ok := a.shopperQuery()
+	if !ok {
 		return
 	}
 	a.e.mu.Lock()
@@ -459,14 +467,8 @@ func (a *apiCall) listStored() {
 }
 
 func (a *apiCall) deleteStored(id string) {
-	q := a.r.URL.Query()
-	m, ref := q.Get("merchantAccount"), q.Get("shopperReference")
-	if se := a.merchant(m); se != nil {
-		writeError(a.w, se)
-		return
-	}
-	if ref == "" {
-		writeError(a.w, errRequired("shopperReference"))
+	_, ref, ok := a.shopperQuery()
+	if !ok {
 		return
 	}
 	a.e.mu.Lock()
@@ -664,19 +666,27 @@ func (e *Emulator) linkURL(r *http.Request, id string) string {
 	return scheme + "://" + r.Host + prefix + "/_sandbox/links/" + id
 }
 
-func (a *apiCall) getLink(id string) {
-	a.e.mu.Lock()
-	defer a.e.mu.Unlock()
+// link is the payment link id names, if the key may see it; otherwise it
+// answers the error and reports false. e.mu is held.
+func (a *apiCall) link(id string) (*paymentLink, bool) {
 	l, ok := a.e.links[id]
 	if !ok {
 		writeError(a.w, apiError(http.StatusNotFound, "000", "validation", "Payment link not found"))
-		return
+		return nil, false
 	}
 	if se := a.merchant(fmt.Sprint(l.fields["merchantAccount"])); se != nil {
 		writeError(a.w, se)
-		return
+		return nil, false
 	}
-	writeJSON(a.w, http.StatusOK, a.e.linkView(l))
+	return l, true
+}
+
+func (a *apiCall) getLink(id string) {
+	a.e.mu.Lock()
+	defer a.e.mu.Unlock()
+	if l, ok := a.link(id); ok {
+		writeJSON(a.w, http.StatusOK, a.e.linkView(l))
+	}
 }
 
 func (a *apiCall) updateLink(id string) {
@@ -693,13 +703,8 @@ func (a *apiCall) updateLink(id string) {
 	}
 	a.e.mu.Lock()
 	defer a.e.mu.Unlock()
-	l, ok := a.e.links[id]
+	l, ok := a.link(id)
 	if !ok {
-		writeError(a.w, apiError(http.StatusNotFound, "000", "validation", "Payment link not found"))
-		return
-	}
-	if se := a.merchant(fmt.Sprint(l.fields["merchantAccount"])); se != nil {
-		writeError(a.w, se)
 		return
 	}
 	if a.e.currentStatus(l) == "active" {
@@ -772,14 +777,14 @@ func randomHex(nBytes int) (string, error) {
 	return fmt.Sprintf("%x", b), nil
 }
 
-func pspReference() (string, error) {
+// pspReference is a new pspReference: 16 of Adyen's upper-case letters
+// and digits. crypto/rand.Read does not fail (it would crash instead).
+func pspReference() string {
 	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 	b := make([]byte, 16)
-	if _, err := rand.Read(b); err != nil {
-		return "", err
-	}
+	_, _ = rand.Read(b)
 	for i := range b {
 		b[i] = alphabet[int(b[i])%len(alphabet)]
 	}
-	return string(b), nil
+	return string(b)
 }

@@ -2,6 +2,7 @@ package adyenemu_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -62,7 +63,9 @@ func (s *hookSink) received() []received {
 
 func wait(t *testing.T, emu *adyenemu.Emulator) {
 	t.Helper()
-	if err := emu.WaitWebhooks(10 * time.Second); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := emu.WaitWebhooks(ctx); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -192,7 +195,7 @@ func TestWebhooksForEveryStoredAndRemovedMethod(t *testing.T) {
 		t.Fatal(err)
 	}
 	wait(t, emu)
-	// Deliveries run concurrently, but are logged in the order they start.
+	// Deliveries run one at a time, in order, and are logged in that order.
 	got = since(emu, 2)
 	check("sandbox and helper", got, "AUTHORISATION", "recurring.token.created", "AUTHORISATION", "recurring.token.created")
 	for i, shopper := range []string{"shopper_1", "shopper_2"} {
@@ -379,7 +382,9 @@ func TestNoWebhooksUnlessConfigured(t *testing.T) {
 	if err := emu.DetachPaymentMethods("shopper_quiet"); err != nil {
 		t.Fatal(err)
 	}
-	if err := emu.WaitWebhooks(time.Second); err != nil || len(emu.Webhooks()) != 0 {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := emu.WaitWebhooks(ctx); err != nil || len(emu.Webhooks()) != 0 {
 		t.Errorf("an unconfigured emulator sent %d webhooks (%v)", len(emu.Webhooks()), err)
 	}
 	defer func() {

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/providers/fault"
+	"github.com/paysync/paysync/providers/webhooksend"
 )
 
 // The only credentials the emulator accepts.
@@ -67,7 +68,7 @@ type Emulator struct {
 
 	handler http.Handler
 
-	hooks webhooks
+	hooks *webhooksend.Sender[string]
 }
 
 type customer struct {
@@ -108,9 +109,9 @@ func New() *Emulator {
 	e := &Emulator{
 		customers: map[string]*customer{},
 		owners:    map[string]*customer{},
+		hooks:     webhooksend.New[string](webhookPolicy),
 	}
 	e.Faults = fault.New(writeFault, nil)
-	e.hooks.idle = sync.NewCond(&e.hooks.mu)
 
 	gw := http.NewServeMux()
 	gw.HandleFunc("POST /merchants/{mid}/customers", e.createCustomer)
@@ -145,9 +146,9 @@ func (e *Emulator) CustomerCount() int {
 func (e *Emulator) AttachPaymentMethod(customerID string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.customers[customerID]
-	if !ok {
-		return "", fmt.Errorf("%w: customer %q", errNotFound, customerID)
+	c, err := e.customer(customerID)
+	if err != nil {
+		return "", err
 	}
 	pm, _ := nonceMethod("fake-valid-nonce")
 	e.vault(c, pm, false)
@@ -159,9 +160,9 @@ func (e *Emulator) AttachPaymentMethod(customerID string) (string, error) {
 func (e *Emulator) RevokePaymentMethods(customerID string) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.customers[customerID]
-	if !ok {
-		return fmt.Errorf("%w: customer %q", errNotFound, customerID)
+	c, err := e.customer(customerID)
+	if err != nil {
+		return err
 	}
 	t := now()
 	for _, pm := range c.methods {
@@ -171,6 +172,53 @@ func (e *Emulator) RevokePaymentMethods(customerID string) error {
 	c.methods = nil
 	c.updatedAt = t
 	return nil
+}
+
+// customer is the customer id names, or an error wrapping errNotFound.
+// e.mu is held.
+func (e *Emulator) customer(id string) (*customer, error) {
+	c, ok := e.customers[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: customer %q", errNotFound, id)
+	}
+	return c, nil
+}
+
+// pathCustomer is the customer the request's {id} names; for an unknown
+// one it answers 404. e.mu is held.
+func (e *Emulator) pathCustomer(w http.ResponseWriter, r *http.Request) (*customer, bool) {
+	c, ok := e.customers[r.PathValue("id")]
+	if !ok {
+		writeEmpty(w, http.StatusNotFound)
+	}
+	return c, ok
+}
+
+// pathOwner is the token the request's {token} names and the customer
+// owning it; for an unknown token it answers 404. e.mu is held.
+func (e *Emulator) pathOwner(w http.ResponseWriter, r *http.Request) (string, *customer, bool) {
+	token := r.PathValue("token")
+	c, ok := e.owners[token]
+	if !ok {
+		writeEmpty(w, http.StatusNotFound)
+	}
+	return token, c, ok
+}
+
+// checkCustomer validates a customer request, with the id it names unless
+// that is keep (the customer's current id); it answers the validation
+// errors and reports false when there are any. e.mu is held.
+func (e *Emulator) checkCustomer(w http.ResponseWriter, r *http.Request, in *customerParams, keep string) bool {
+	var errs []validationError
+	if id := in.ID.v; id != "" && id != keep {
+		errs = append(errs, e.checkID(id)...)
+	}
+	errs = append(errs, in.check()...)
+	if len(errs) > 0 {
+		writeValidation(w, r, "customer", errs, in.params())
+		return false
+	}
+	return true
 }
 
 // authenticate answers as Braintree does before any route: 401 for unknown
@@ -203,16 +251,10 @@ func (e *Emulator) createCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	id := in.ID.v
-	var errs []validationError
-	if id != "" {
-		errs = append(errs, e.checkID(id)...)
-	}
-	errs = append(errs, in.check()...)
-	if len(errs) > 0 {
-		writeValidation(w, r, "customer", errs, in.params())
+	if !e.checkCustomer(w, r, &in, "") {
 		return
 	}
+	id := in.ID.v
 	if id == "" {
 		id = e.newCustomerID()
 	}
@@ -226,12 +268,9 @@ func (e *Emulator) createCustomer(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) findCustomer(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.customers[r.PathValue("id")]
-	if !ok {
-		writeEmpty(w, http.StatusNotFound)
-		return
+	if c, ok := e.pathCustomer(w, r); ok {
+		writeXML(w, r, http.StatusOK, func(x *xmlWriter) { x.customer(c) })
 	}
-	writeXML(w, r, http.StatusOK, func(x *xmlWriter) { x.customer(c) })
 }
 
 func (e *Emulator) updateCustomer(w http.ResponseWriter, r *http.Request) {
@@ -241,23 +280,12 @@ func (e *Emulator) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.customers[r.PathValue("id")]
-	if !ok {
-		writeEmpty(w, http.StatusNotFound)
+	c, ok := e.pathCustomer(w, r)
+	if !ok || !e.checkCustomer(w, r, &in, c.id) {
 		return
 	}
 	// A new id in the body renames the customer, as Braintree allows.
-	newID := in.ID.v
-	var errs []validationError
-	if newID != "" && newID != c.id {
-		errs = append(errs, e.checkID(newID)...)
-	}
-	errs = append(errs, in.check()...)
-	if len(errs) > 0 {
-		writeValidation(w, r, "customer", errs, in.params())
-		return
-	}
-	if newID != "" && newID != c.id {
+	if newID := in.ID.v; newID != "" && newID != c.id {
 		delete(e.customers, c.id)
 		c.id = newID
 		e.customers[newID] = c
@@ -270,9 +298,8 @@ func (e *Emulator) updateCustomer(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) deleteCustomer(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.customers[r.PathValue("id")]
+	c, ok := e.pathCustomer(w, r)
 	if !ok {
-		writeEmpty(w, http.StatusNotFound)
 		return
 	}
 	for _, pm := range c.methods {
@@ -317,10 +344,8 @@ func (e *Emulator) createPaymentMethod(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) findPaymentMethod(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	token := r.PathValue("token")
-	c, ok := e.owners[token]
+	token, c, ok := e.pathOwner(w, r)
 	if !ok {
-		writeEmpty(w, http.StatusNotFound)
 		return
 	}
 	for _, pm := range c.methods {
@@ -335,10 +360,8 @@ func (e *Emulator) findPaymentMethod(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) deletePaymentMethod(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	token := r.PathValue("token")
-	c, ok := e.owners[token]
+	token, c, ok := e.pathOwner(w, r)
 	if !ok {
-		writeEmpty(w, http.StatusNotFound)
 		return
 	}
 	delete(e.owners, token)

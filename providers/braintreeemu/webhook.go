@@ -1,20 +1,18 @@
 package braintreeemu
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/xml"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"net/url"
-	"slices"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/paysync/paysync/providers/webhooksend"
 )
 
 // Webhook kinds the emulator sends.
@@ -37,13 +35,13 @@ const (
 	KindCustomerDataUpdated = "payment_method_customer_data_updated"
 )
 
-// Delivery policy: Braintree retries a non-2xx answer hourly for up to 24
-// hours; the emulator retries a few times, quickly, so tests can wait.
-const (
-	webhookAttempts = 3
-	webhookBackoff  = 50 * time.Millisecond
-	webhookTimeout  = 10 * time.Second
-)
+// webhookPolicy: Braintree retries a non-2xx answer hourly for up to 24
+// hours; the emulator makes 3 attempts, 50 and 100 ms apart, so tests can
+// wait.
+var webhookPolicy = webhooksend.Policy{Name: "braintreeemu", Attempts: 3, Backoff: 50 * time.Millisecond, Growth: 2}
+
+// message is one notification for one destination; the log keeps its kind.
+type message = webhooksend.Message[string]
 
 // WebhookDelivery is the outcome of delivering one notification to one
 // destination.
@@ -60,180 +58,64 @@ type WebhookDelivery struct {
 // OK reports a 2xx answer.
 func (d WebhookDelivery) OK() bool { return d.Status >= 200 && d.Status < 300 }
 
-// webhooks is the emulator's notification sender: one FIFO queue worked by
-// at most one goroutine, so destinations see notifications in order.
-type webhooks struct {
-	mu      sync.Mutex
-	idle    *sync.Cond // signalled when the queue is drained
-	targets []webhookTarget
-	queue   []delivery
-	busy    bool
-	last    *notification
-	log     []WebhookDelivery
-}
-
-type webhookTarget struct {
-	url    string
-	client *http.Client
-}
-
-// notification is one signed notification, as Braintree POSTs it.
-type notification struct {
-	kind, signature, payload string
-}
-
-type delivery struct {
-	n notification
-	t webhookTarget
-}
-
 // SendWebhooks makes the emulator POST its notifications to url from now
-// on, through client (one with a 10 s timeout when nil), as Braintree does
-// to each destination configured in its control panel. Calling it again
-// with another url adds a destination; with the same url, replaces the
-// client.
+// on, through client (http.DefaultClient when nil), as Braintree does to
+// each destination configured in its control panel. Calling it again with
+// another url adds a destination; with the same url, replaces the client;
+// an empty url removes every destination.
 //
-// Notifications are signed as Braintree signs them, with the emulator's key
-// pair (PublicKey, PrivateKey): bt_signature is
+// secret is ignored: Braintree has no webhook secret, it signs
+// notifications with the API key pair, which for the emulator is its own
+// fixed credentials (PublicKey, PrivateKey). bt_signature is
 // "PublicKey|hex(HMAC-SHA1(SHA-1(PrivateKey), bt_payload))" and bt_payload
 // the base64 of the XML in 60-character lines, each ending in "\n".
 // Delivery runs in the background, in order, with up to 3 attempts per
 // destination on a transport error or a non-2xx answer; WaitWebhooks waits
 // for it.
-func (e *Emulator) SendWebhooks(url string, client *http.Client) {
-	if client == nil {
-		client = &http.Client{Timeout: webhookTimeout}
-	}
-	h := &e.hooks
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for i := range h.targets {
-		if h.targets[i].url == url {
-			h.targets[i].client = client
-			return
-		}
-	}
-	h.targets = append(h.targets, webhookTarget{url: url, client: client})
+func (e *Emulator) SendWebhooks(url string, client *http.Client, secret string) {
+	e.hooks.AddEndpoint(url, client, secret)
 }
 
 // WaitWebhooks returns once every queued notification has been delivered
-// or has exhausted its attempts.
-func (e *Emulator) WaitWebhooks() {
-	h := &e.hooks
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for h.busy {
-		h.idle.Wait()
-	}
-}
+// or has exhausted its attempts, or ctx ends.
+func (e *Emulator) WaitWebhooks(ctx context.Context) error { return e.hooks.Wait(ctx) }
 
-// WebhookLog lists the finished deliveries, oldest first.
+// WebhookLog lists the finished deliveries (the latest few hundred),
+// oldest first.
 func (e *Emulator) WebhookLog() []WebhookDelivery {
-	h := &e.hooks
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return slices.Clone(h.log)
-}
-
-// ResendLastWebhook delivers the last notification again, byte for byte,
-// to every destination, as Braintree's retries do, and returns once that is
-// done: an error when there was none yet or a destination did not answer
-// 2xx after the usual attempts. Call WaitWebhooks first for the original
-// delivery to have happened.
-func (e *Emulator) ResendLastWebhook() error {
-	h := &e.hooks
-	h.mu.Lock()
-	last, targets := h.last, slices.Clone(h.targets)
-	h.mu.Unlock()
-	if last == nil {
-		return errors.New("braintreeemu: no webhook was sent yet")
-	}
-	var errs []error
-	for _, t := range targets {
-		d := deliver(delivery{n: *last, t: t})
-		h.mu.Lock()
-		h.log = append(h.log, d)
-		h.mu.Unlock()
-		switch {
-		case d.OK():
-		case d.Err != nil:
-			errs = append(errs, fmt.Errorf("braintreeemu: webhook to %s: %w", t.url, d.Err))
-		default:
-			errs = append(errs, fmt.Errorf("braintreeemu: webhook to %s answered %d", t.url, d.Status))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// notify signs a notification and queues it for every destination; a
-// no-op before SendWebhooks. e.mu is held (the subject reads the store);
-// the sender never takes e.mu.
-func (e *Emulator) notify(kind string, at time.Time, subject func(*xmlWriter)) {
-	h := &e.hooks
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if len(h.targets) == 0 {
-		return
-	}
-	n := signNotification(kind, at, subject)
-	h.last = &n
-	for _, t := range h.targets {
-		h.queue = append(h.queue, delivery{n: n, t: t})
-	}
-	if !h.busy {
-		h.busy = true
-		go h.work()
-	}
-}
-
-// work delivers the queue until it is empty.
-func (h *webhooks) work() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for len(h.queue) > 0 {
-		d := h.queue[0]
-		h.queue = h.queue[1:]
-		h.mu.Unlock()
-		out := deliver(d)
-		h.mu.Lock()
-		h.log = append(h.log, out)
-	}
-	h.busy = false
-	h.idle.Broadcast()
-}
-
-// deliver POSTs one notification to one destination.
-func deliver(d delivery) WebhookDelivery {
-	out := WebhookDelivery{URL: d.t.url, Kind: d.n.kind}
-	body := url.Values{"bt_signature": {d.n.signature}, "bt_payload": {d.n.payload}}.Encode()
-	for attempt := 1; attempt <= webhookAttempts; attempt++ {
-		if attempt > 1 {
-			time.Sleep(webhookBackoff * time.Duration(attempt-1))
-		}
-		out.Attempts = attempt
-		req, err := http.NewRequest(http.MethodPost, d.t.url, strings.NewReader(body))
-		if err != nil {
-			out.Err = err
-			return out
-		}
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		resp, err := d.t.client.Do(req)
-		if err != nil {
-			out.Status, out.Err = 0, err
-			continue
-		}
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		out.Status, out.Err = resp.StatusCode, nil
-		if out.OK() {
-			return out
+	var out []WebhookDelivery
+	for _, d := range e.hooks.Log() {
+		if d.Done {
+			out = append(out, WebhookDelivery{URL: d.URL, Kind: d.Meta, Status: d.Status, Attempts: d.Attempts, Err: d.Err})
 		}
 	}
 	return out
 }
 
-// signNotification renders the notification XML and signs it.
-func signNotification(kind string, at time.Time, subject func(*xmlWriter)) notification {
+// ResendLastWebhook delivers the last notification again, once, byte for
+// byte, to every destination, as a replay would, and returns once that is
+// done: an error when there was none yet or a destination did not answer
+// 2xx.
+func (e *Emulator) ResendLastWebhook() error { return e.hooks.Resend() }
+
+// notify signs a notification and queues it for every destination; a
+// no-op before SendWebhooks. e.mu is held (the subject reads the store);
+// the sender never takes e.mu.
+func (e *Emulator) notify(kind string, at time.Time, subject func(*xmlWriter)) {
+	e.hooks.Send(func(string) message {
+		signature, payload := signNotification(kind, at, subject)
+		body := url.Values{"bt_signature": {signature}, "bt_payload": {payload}}.Encode()
+		return message{
+			Body:   []byte(body),
+			Header: http.Header{"Content-Type": {"application/x-www-form-urlencoded"}},
+			Meta:   kind,
+		}
+	})
+}
+
+// signNotification renders the notification XML and signs it: the
+// bt_signature and bt_payload Braintree posts.
+func signNotification(kind string, at time.Time, subject func(*xmlWriter)) (signature, payload string) {
 	var x xmlWriter
 	x.b.WriteString(xml.Header)
 	x.open("notification", "")
@@ -243,10 +125,10 @@ func signNotification(kind string, at time.Time, subject func(*xmlWriter)) notif
 	subject(&x)
 	x.close("subject")
 	x.close("notification")
-	payload := encode64(x.b.String())
+	payload = encode64(x.b.String())
 	m := hmac.New(sha1.New, sha1Sum(PrivateKey))
 	m.Write([]byte(payload))
-	return notification{kind: kind, payload: payload, signature: PublicKey + "|" + hex.EncodeToString(m.Sum(nil))}
+	return PublicKey + "|" + hex.EncodeToString(m.Sum(nil)), payload
 }
 
 func sha1Sum(s string) []byte {

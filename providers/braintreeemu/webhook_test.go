@@ -1,6 +1,7 @@
 package braintreeemu_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/base64"
@@ -50,6 +51,15 @@ func (s *hookSink) all() []received {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return append([]received(nil), s.received...)
+}
+
+func waitWebhooks(t *testing.T, emu *braintreeemu.Emulator) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := emu.WaitWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func sink(t *testing.T, answer func(int) int) (*hookSink, string) {
@@ -155,12 +165,12 @@ func TestWebhooksFollowPaymentMethods(t *testing.T) {
 	if _, err := emu.AttachPaymentMethod("wh_1"); err != nil {
 		t.Fatal(err)
 	}
-	emu.WaitWebhooks()
+	waitWebhooks(t, emu)
 	if got := s.all(); len(got) != 0 {
 		t.Fatalf("%d deliveries before SendWebhooks", len(got))
 	}
 
-	emu.SendWebhooks(hookURL, nil)
+	emu.SendWebhooks(hookURL, nil, "")
 	resp, err := http.Post(srv.URL+"/_sandbox/customers/wh_1/payment_methods", "", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -175,7 +185,7 @@ func TestWebhooksFollowPaymentMethods(t *testing.T) {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	emu.WaitWebhooks()
+	waitWebhooks(t, emu)
 
 	got := s.all()
 	want := []struct{ kind, element string }{
@@ -220,11 +230,11 @@ func TestWebhooksFollowPaymentMethods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	emu.WaitWebhooks()
+	waitWebhooks(t, emu)
 	if status, _, _ := call(t, srv, "DELETE", "/merchants/"+braintreeemu.MerchantID+"/payment_methods/any/"+token, "", nil); status != http.StatusOK {
 		t.Fatalf("delete payment method: %d", status)
 	}
-	emu.WaitWebhooks()
+	waitWebhooks(t, emu)
 	if n := len(s.all()); n != len(want)+1 {
 		t.Errorf("%d deliveries after an API delete, want %d", n, len(want)+1)
 	}
@@ -241,15 +251,15 @@ func TestWebhookRetriesThenGivesUp(t *testing.T) {
 		return http.StatusOK
 	})
 	down, downURL := sink(t, func(int) int { return http.StatusServiceUnavailable })
-	emu.SendWebhooks(flakyURL, nil)
-	emu.SendWebhooks(downURL, nil)
-	emu.SendWebhooks(flakyURL, &http.Client{Timeout: 5 * time.Second}) // same destination: no second copy
+	emu.SendWebhooks(flakyURL, nil, "")
+	emu.SendWebhooks(downURL, nil, "")
+	emu.SendWebhooks(flakyURL, &http.Client{Timeout: 5 * time.Second}, "") // same destination: no second copy
 
 	begin := time.Now()
 	if _, err := emu.AttachPaymentMethod("wh_retry"); err != nil {
 		t.Fatal(err)
 	}
-	emu.WaitWebhooks()
+	waitWebhooks(t, emu)
 	if d := time.Since(begin); d > 5*time.Second {
 		t.Errorf("two deliveries with retries took %s", d)
 	}
@@ -277,14 +287,14 @@ func TestResendLastWebhook(t *testing.T) {
 	}
 	createCustomer(t, srv, "wh_resend")
 	s, hookURL := sink(t, nil)
-	emu.SendWebhooks(hookURL, nil)
+	emu.SendWebhooks(hookURL, nil, "")
 	if _, err := emu.AttachPaymentMethod("wh_resend"); err != nil {
 		t.Fatal(err)
 	}
 	if err := emu.RevokePaymentMethods("wh_resend"); err != nil {
 		t.Fatal(err)
 	}
-	emu.WaitWebhooks()
+	waitWebhooks(t, emu)
 	if err := emu.ResendLastWebhook(); err != nil {
 		t.Fatal(err)
 	}
@@ -298,7 +308,7 @@ func TestResendLastWebhook(t *testing.T) {
 
 	// A destination that refuses makes the resend fail.
 	_, refusingURL := sink(t, func(int) int { return http.StatusForbidden })
-	emu.SendWebhooks(refusingURL, nil)
+	emu.SendWebhooks(refusingURL, nil, "")
 	err := emu.ResendLastWebhook()
 	if err == nil || !strings.Contains(err.Error(), "403") || strings.Contains(err.Error(), hookURL) {
 		t.Errorf("resend to a refusing destination: %v; want a 403 error naming only it", err)
@@ -309,7 +319,7 @@ func TestWebhooksConcurrent(t *testing.T) {
 	t.Parallel()
 	emu, srv := serve(t)
 	s, hookURL := sink(t, nil)
-	emu.SendWebhooks(hookURL, nil)
+	emu.SendWebhooks(hookURL, nil, "")
 	const customers = 8
 	var wg sync.WaitGroup
 	for i := range customers {
@@ -323,7 +333,7 @@ func TestWebhooksConcurrent(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	emu.WaitWebhooks()
+	waitWebhooks(t, emu)
 	got := s.all()
 	if len(got) != 2*customers {
 		t.Fatalf("%d deliveries, want %d", len(got), 2*customers)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/providers/fault"
+	"github.com/paysync/paysync/providers/webhooksend"
 )
 
 // APIVersion is the only GoCardless-Version the emulator serves.
@@ -52,7 +53,7 @@ type Emulator struct {
 	idempotency map[string]string
 
 	// wh sends webhooks once SendWebhooks configured it; lock e.mu first.
-	wh webhooks
+	wh *webhooksend.Sender[struct{}]
 }
 
 // New returns an empty emulator with no faults planned.
@@ -64,6 +65,7 @@ func New() *Emulator {
 		billingRequests: map[string]*billingRequest{},
 		flows:           map[string]*flow{},
 		idempotency:     map[string]string{},
+		wh:              webhooksend.New[struct{}](webhookPolicy),
 	}
 	e.Faults = fault.New(writeFault, rateLimitHeaders)
 
@@ -127,8 +129,8 @@ func (e *Emulator) CustomerCount() int {
 func (e *Emulator) AttachPaymentMethod(customerID string) (string, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.customers[customerID]
-	if !ok || c.removed {
+	c, ok := e.liveCustomer(customerID)
+	if !ok {
 		return "", fmt.Errorf("gocardlessemu: no customer %q", customerID)
 	}
 	m := e.addMandate(c, "", "active")

@@ -165,6 +165,7 @@ func decode(w http.ResponseWriter, r *http.Request, key string, dst any) bool {
 
 // remember reports the resource an earlier request with this idempotency
 // key created at this endpoint; GoCardless answers such a repeat with 409.
+// Once the request created its resource, created(key, id) records it.
 // Call with e.mu held.
 func (e *Emulator) remember(w http.ResponseWriter, r *http.Request) (key string, replayed bool) {
 	k := r.Header.Get("Idempotency-Key")
@@ -182,6 +183,41 @@ func (e *Emulator) remember(w http.ResponseWriter, r *http.Request) (key string,
 		return key, true
 	}
 	return key, false
+}
+
+// created records that the request with idempotency key (from remember)
+// created the resource id. Call with e.mu held.
+func (e *Emulator) created(key, id string) {
+	if key != "" {
+		e.idempotency[key] = id
+	}
+}
+
+// addCustomer stores a new customer with the fields given. Call with e.mu
+// held.
+func (e *Emulator) addCustomer(fields customerFields) *customer {
+	e.seq++
+	c := &customer{ID: e.uniqueID("CU"), CreatedAt: timestamp(time.Now()), customerFields: fields, seq: e.seq}
+	e.customers[c.ID] = c
+	return c
+}
+
+// liveCustomer is the customer id names, unless it is unknown or was
+// removed: a removed customer cannot be loaded by id any more. Call with
+// e.mu held.
+func (e *Emulator) liveCustomer(id string) (*customer, bool) {
+	c, ok := e.customers[id]
+	return c, ok && !c.removed
+}
+
+// pathCustomer is the live customer the request's {id} names; for any
+// other it answers 404. Call with e.mu held.
+func (e *Emulator) pathCustomer(w http.ResponseWriter, r *http.Request) (*customer, bool) {
+	c, ok := e.liveCustomer(r.PathValue("id"))
+	if !ok {
+		notFound(w)
+	}
+	return c, ok
 }
 
 func (e *Emulator) createCustomer(w http.ResponseWriter, r *http.Request) {
@@ -209,12 +245,8 @@ func (e *Emulator) createCustomer(w http.ResponseWriter, r *http.Request) {
 		}
 		in.Language = &lang
 	}
-	e.seq++
-	c := &customer{ID: e.uniqueID("CU"), CreatedAt: timestamp(time.Now()), customerFields: in, seq: e.seq}
-	e.customers[c.ID] = c
-	if key != "" {
-		e.idempotency[key] = c.ID
-	}
+	c := e.addCustomer(in)
+	e.created(key, c.ID)
 	writeJSON(w, http.StatusCreated, map[string]any{"customers": c})
 }
 
@@ -276,16 +308,22 @@ func notFound(w http.ResponseWriter) {
 		errorDetail{Reason: "resource_not_found", Message: "Resource not found"})
 }
 
-func (e *Emulator) getCustomer(w http.ResponseWriter, r *http.Request) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	c, ok := e.customers[r.PathValue("id")]
-	// A removed customer cannot be loaded by id any more.
-	if !ok || c.removed {
+// writeFound answers a GET of one resource: v under its resource name, or
+// 404 when it was not found.
+func writeFound(w http.ResponseWriter, resource string, v any, found bool) {
+	if !found {
 		notFound(w)
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"customers": c})
+	writeJSON(w, http.StatusOK, map[string]any{resource: v})
+}
+
+func (e *Emulator) getCustomer(w http.ResponseWriter, r *http.Request) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if c, ok := e.pathCustomer(w, r); ok {
+		writeJSON(w, http.StatusOK, map[string]any{"customers": c})
+	}
 }
 
 // removeCustomer is GoCardless's DELETE /customers/{id}: the customer
@@ -293,9 +331,8 @@ func (e *Emulator) getCustomer(w http.ResponseWriter, r *http.Request) {
 func (e *Emulator) removeCustomer(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.customers[r.PathValue("id")]
-	if !ok || c.removed {
-		notFound(w)
+	c, ok := e.pathCustomer(w, r)
+	if !ok {
 		return
 	}
 	c.removed = true
@@ -304,8 +341,7 @@ func (e *Emulator) removeCustomer(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) listCustomers(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
-	p, ok := parsePage(w, q)
+	p, ok := parsePage(w, r.URL.Query())
 	if !ok {
 		return
 	}
@@ -317,29 +353,14 @@ func (e *Emulator) listCustomers(w http.ResponseWriter, r *http.Request) {
 			all = append(all, c)
 		}
 	}
-	seqOf := func(id string) (int, bool) {
-		c, ok := e.customers[id]
-		if !ok {
-			return 0, false
-		}
-		return c.seq, true
-	}
-	items, meta, ok := paginate(w, all, func(c *customer) (string, int) { return c.ID, c.seq }, seqOf, p)
-	if !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"customers": items, "meta": meta})
+	writePage(w, "customers", all, e.customers, p)
 }
 
 func (e *Emulator) getMandate(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	m, ok := e.mandates[r.PathValue("id")]
-	if !ok {
-		notFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"mandates": m})
+	writeFound(w, "mandates", m, ok)
 }
 
 // listMandates supports the customer filter and status as a comma list,
@@ -373,18 +394,7 @@ func (e *Emulator) listMandates(w http.ResponseWriter, r *http.Request) {
 		}
 		all = append(all, m)
 	}
-	seqOf := func(id string) (int, bool) {
-		m, ok := e.mandates[id]
-		if !ok {
-			return 0, false
-		}
-		return m.seq, true
-	}
-	items, meta, ok := paginate(w, all, func(m *mandate) (string, int) { return m.ID, m.seq }, seqOf, p)
-	if !ok {
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"mandates": items, "meta": meta})
+	writePage(w, "mandates", all, e.mandates, p)
 }
 
 // page is a list request's cursor and size.
@@ -420,19 +430,36 @@ type listMeta struct {
 	Limit int `json:"limit"`
 }
 
+// listed is a resource GoCardless lists: its id and creation order.
+type listed interface{ idSeq() (string, int) }
+
+func (c *customer) idSeq() (string, int) { return c.ID, c.seq }
+func (m *mandate) idSeq() (string, int)  { return m.ID, m.seq }
+
+// writePage answers a list request with the page p of items, under
+// resource; cursors are looked up in byID.
+func writePage[T listed](w http.ResponseWriter, resource string, items []T, byID map[string]T, p page) {
+	out, meta, ok := paginate(w, items, byID, p)
+	if ok {
+		writeJSON(w, http.StatusOK, map[string]any{resource: out, "meta": meta})
+	}
+}
+
 // paginate orders items newest first, as GoCardless lists them, and cuts
-// the page the cursor asks for. A cursor is the id of a listed resource:
-// "after" pages towards older items, "before" towards newer ones.
-func paginate[T any](w http.ResponseWriter, items []T, key func(T) (string, int), seqOf func(string) (int, bool), p page) ([]T, listMeta, bool) {
-	seq := func(t T) int { _, s := key(t); return s }
+// the page the cursor asks for. A cursor is the id of a resource in byID,
+// listed or not: "after" pages towards older items, "before" towards newer
+// ones.
+func paginate[T listed](w http.ResponseWriter, items []T, byID map[string]T, p page) ([]T, listMeta, bool) {
+	seq := func(t T) int { _, s := t.idSeq(); return s }
 	slices.SortFunc(items, func(a, b T) int { return seq(b) - seq(a) })
 	cursorIndex := func(id string, older func(s, cursor int) bool) (int, bool) {
-		cursor, ok := seqOf(id)
+		t, ok := byID[id]
 		if !ok {
 			writeError(w, http.StatusBadRequest, typeInvalidAPIUsage, "Cursor is invalid",
 				errorDetail{Reason: "invalid_cursor", Message: "Cursor is invalid"})
 			return 0, false
 		}
+		cursor := seq(t)
 		i := slices.IndexFunc(items, func(t T) bool { return older(seq(t), cursor) })
 		if i < 0 {
 			i = len(items)
@@ -459,11 +486,11 @@ func paginate[T any](w http.ResponseWriter, items []T, key func(T) (string, int)
 	meta := listMeta{Limit: p.limit}
 	if len(out) > 0 {
 		if start > 0 {
-			id, _ := key(out[0])
+			id, _ := out[0].idSeq()
 			meta.Cursors.Before = &id
 		}
 		if end < len(items) {
-			id, _ := key(out[len(out)-1])
+			id, _ := out[len(out)-1].idSeq()
 			meta.Cursors.After = &id
 		}
 	}
@@ -585,8 +612,8 @@ func (e *Emulator) createBillingRequest(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	if in.Links != nil && in.Links.Customer != nil {
-		c, ok := e.customers[*in.Links.Customer]
-		if !ok || c.removed {
+		c, ok := e.liveCustomer(*in.Links.Customer)
+		if !ok {
 			validationError(w, "billing_requests", errorDetail{Field: "links.customer", Message: "was not found"})
 			return
 		}
@@ -598,11 +625,7 @@ func (e *Emulator) createBillingRequest(w http.ResponseWriter, r *http.Request) 
 	}
 	if links["customer"] == "" {
 		// GoCardless creates an empty customer to collect details into.
-		e.seq++
-		c := &customer{ID: e.uniqueID("CU"), CreatedAt: timestamp(time.Now()), seq: e.seq,
-			customerFields: customerFields{Metadata: map[string]string{}}}
-		e.customers[c.ID] = c
-		links["customer"] = c.ID
+		links["customer"] = e.addCustomer(customerFields{Metadata: map[string]string{}}).ID
 	}
 	links["mandate_request"] = newID("MRQ")
 	links["customer_billing_detail"] = newID("CBD")
@@ -632,9 +655,7 @@ func (e *Emulator) createBillingRequest(w http.ResponseWriter, r *http.Request) 
 		Links: links,
 	}
 	e.billingRequests[br.ID] = br
-	if key != "" {
-		e.idempotency[key] = br.ID
-	}
+	e.created(key, br.ID)
 	writeJSON(w, http.StatusCreated, map[string]any{"billing_requests": br})
 }
 
@@ -642,11 +663,7 @@ func (e *Emulator) getBillingRequest(w http.ResponseWriter, r *http.Request) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	br, ok := e.billingRequests[r.PathValue("id")]
-	if !ok {
-		notFound(w)
-		return
-	}
-	writeJSON(w, http.StatusOK, map[string]any{"billing_requests": br})
+	writeFound(w, "billing_requests", br, ok)
 }
 
 type flowInput struct {

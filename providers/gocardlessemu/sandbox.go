@@ -36,9 +36,8 @@ func (e *Emulator) sandboxAttach(w http.ResponseWriter, r *http.Request) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	c, ok := e.customers[r.PathValue("id")]
-	if !ok || c.removed {
-		notFound(w)
+	c, ok := e.pathCustomer(w, r)
+	if !ok {
 		return
 	}
 	m := e.addMandate(c, in.Scheme, in.Status)

@@ -1,18 +1,16 @@
 package gocardlessemu
 
 import (
-	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
-	"io"
 	"net/http"
-	"sync"
 	"time"
+
+	"github.com/paysync/paysync/providers/webhooksend"
 )
 
 // SandboxWebhookSecret is the webhook endpoint secret of sandbox
@@ -32,14 +30,12 @@ func Sign(body []byte, secret string) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// Delivery bounds: a receiver gets webhookAttempts tries, webhookBackoff
-// apart (doubling), each cut off after webhookTimeout. GoCardless itself
-// retries for days; the emulator keeps tests fast.
-const (
-	webhookAttempts = 4
-	webhookBackoff  = 50 * time.Millisecond
-	webhookTimeout  = 10 * time.Second
-)
+// webhookPolicy: a receiver gets four tries, 50 ms apart and doubling.
+// GoCardless itself retries for days; the emulator keeps tests fast.
+var webhookPolicy = webhooksend.Policy{Name: "gocardlessemu", Attempts: 4, Backoff: 50 * time.Millisecond, Growth: 2}
+
+// message is a GoCardless webhook; the log keeps nothing more about it.
+type message = webhooksend.Message[struct{}]
 
 // WebhookDelivery is one webhook the emulator sent (or tried to), as
 // WebhookDeliveries reports it.
@@ -85,88 +81,40 @@ type webhookBody struct {
 	} `json:"meta"`
 }
 
-// delivery is a queued webhook.
-type delivery struct {
-	url       string
-	client    *http.Client
-	body      []byte
-	signature string
-	done      chan struct{}
-	result    WebhookDelivery
-}
-
-// webhooks is the emulator's webhook sender: one worker delivers in order.
-type webhooks struct {
-	mu        sync.Mutex
-	url       string
-	client    *http.Client
-	secret    string
-	queue     []*delivery
-	running   bool
-	idle      chan struct{} // closed while nothing is queued or in flight
-	last      *delivery     // the last webhook built from events
-	delivered []WebhookDelivery
-}
-
 // SendWebhooks makes the emulator POST GoCardless's webhooks to url, signed
 // with secret, whenever a mandate is created, changes status or is
 // cancelled: a billing request flow completed, the /_sandbox mandate
 // endpoints, AttachPaymentMethod, CancelMandates, a customer removed. A nil
-// client means http.DefaultClient. Deliveries run in the background, in
-// order, with a few retries on a non-2xx answer; WaitWebhooks waits for
-// them. Calling it again reconfigures later deliveries.
+// client means http.DefaultClient; an empty url turns webhooks off.
+// Deliveries run in the background, in order, with a few retries on a
+// non-2xx answer; WaitWebhooks waits for them. Calling it again
+// reconfigures later deliveries.
 func (e *Emulator) SendWebhooks(url string, client *http.Client, secret string) {
-	if client == nil {
-		client = http.DefaultClient
-	}
-	e.wh.mu.Lock()
-	defer e.wh.mu.Unlock()
-	e.wh.url, e.wh.client, e.wh.secret = url, client, secret
+	e.wh.SetEndpoint(url, client, secret)
 }
 
-// ResendLastWebhook sends the last webhook again, byte for byte with the
-// same signature, as GoCardless's "retry" does, and waits for its outcome:
-// an error unless the receiver answered 2xx.
-func (e *Emulator) ResendLastWebhook() error {
-	e.wh.mu.Lock()
-	last := e.wh.last
-	if last == nil {
-		e.wh.mu.Unlock()
-		return errors.New("gocardlessemu: no webhook was sent yet")
-	}
-	d := &delivery{url: last.url, client: last.client, body: last.body, signature: last.signature, done: make(chan struct{})}
-	e.wh.enqueue(d)
-	e.wh.mu.Unlock()
-	<-d.done
-	return d.result.Err
-}
+// ResendLastWebhook sends the last webhook again, once, byte for byte with
+// the same signature, as GoCardless's "retry" does, and waits for its
+// outcome: an error unless the receiver answered 2xx.
+func (e *Emulator) ResendLastWebhook() error { return e.wh.Resend() }
 
 // WaitWebhooks waits until every queued webhook was delivered or given up
 // on, or ctx ends.
-func (e *Emulator) WaitWebhooks(ctx context.Context) error {
-	e.wh.mu.Lock()
-	idle := e.wh.idle
-	e.wh.mu.Unlock()
-	if idle == nil {
-		return nil
-	}
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (e *Emulator) WaitWebhooks(ctx context.Context) error { return e.wh.Wait(ctx) }
 
-// WebhookDeliveries lists the webhooks sent so far, oldest first, with
-// their outcome.
+// WebhookDeliveries lists the latest webhooks sent (a few hundred), oldest
+// first, with their outcome; those still being sent are left out.
 func (e *Emulator) WebhookDeliveries() []WebhookDelivery {
-	e.wh.mu.Lock()
-	defer e.wh.mu.Unlock()
-	out := make([]WebhookDelivery, len(e.wh.delivered))
-	for i, d := range e.wh.delivered {
-		d.Body = append([]byte(nil), d.Body...)
-		out[i] = d
+	var out []WebhookDelivery
+	for _, d := range e.wh.Log() {
+		if !d.Done {
+			continue
+		}
+		wd := WebhookDelivery{Body: d.Body, Signature: d.Header.Get(SignatureHeader), Attempts: d.Attempts, Status: d.Status}
+		if err := d.Problem(); err != nil {
+			wd.Err = fmt.Errorf("gocardlessemu: webhook: %w", err)
+		}
+		out = append(out, wd)
 	}
 	return out
 }
@@ -229,92 +177,18 @@ func (e *Emulator) emit(events []webhookEvent) {
 	if len(events) == 0 {
 		return
 	}
-	e.wh.mu.Lock()
-	defer e.wh.mu.Unlock()
-	if e.wh.url == "" {
-		return
-	}
-	var b webhookBody
-	b.Events = events
-	b.Meta.WebhookID = newID("WB")
-	body, err := json.Marshal(b)
-	if err != nil {
-		panic(err) // plain strings and maps always marshal
-	}
-	d := &delivery{url: e.wh.url, client: e.wh.client, body: body, signature: Sign(body, e.wh.secret), done: make(chan struct{})}
-	e.wh.last = d
-	e.wh.enqueue(d)
-}
-
-// enqueue adds d and starts the worker. Call with w.mu held.
-func (w *webhooks) enqueue(d *delivery) {
-	w.queue = append(w.queue, d)
-	if w.running {
-		return
-	}
-	w.running = true
-	w.idle = make(chan struct{})
-	go w.work()
-}
-
-// work delivers the queue in order, then marks the sender idle.
-func (w *webhooks) work() {
-	for {
-		w.mu.Lock()
-		if len(w.queue) == 0 {
-			w.running = false
-			close(w.idle)
-			w.mu.Unlock()
-			return
+	e.wh.Send(func(secret string) message {
+		var b webhookBody
+		b.Events = events
+		b.Meta.WebhookID = newID("WB")
+		body, err := json.Marshal(b)
+		if err != nil {
+			panic(err) // plain strings and maps always marshal
 		}
-		d := w.queue[0]
-		w.queue = w.queue[1:]
-		w.mu.Unlock()
-
-		d.result = d.send()
-		w.mu.Lock()
-		w.delivered = append(w.delivered, d.result)
-		w.mu.Unlock()
-		close(d.done)
-	}
-}
-
-// send POSTs the webhook until a 2xx answer or the attempts run out.
-func (d *delivery) send() WebhookDelivery {
-	res := WebhookDelivery{Body: d.body, Signature: d.signature}
-	backoff := webhookBackoff
-	for res.Attempts < webhookAttempts {
-		if res.Attempts > 0 {
-			time.Sleep(backoff)
-			backoff *= 2
-		}
-		res.Attempts++
-		res.Status, res.Err = d.post()
-		if res.Err == nil {
-			return res
-		}
-	}
-	return res
-}
-
-func (d *delivery) post() (int, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), webhookTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, d.url, bytes.NewReader(d.body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	req.Header.Set("User-Agent", "gocardless-webhook-service/1.1")
-	req.Header.Set(SignatureHeader, d.signature)
-	resp, err := d.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("gocardlessemu: webhook answered %d", resp.StatusCode)
-	}
-	return resp.StatusCode, nil
+		return message{Body: body, Header: http.Header{
+			"Content-Type":  {"application/json"},
+			"User-Agent":    {"gocardless-webhook-service/1.1"},
+			SignatureHeader: {Sign(body, secret)},
+		}}
+	})
 }

@@ -33,7 +33,7 @@ func (e *Emulator) createSession(r *request) (int, any, *apiError) {
 	s := &session{id: newID("cs_test_", 58), created: e.now().Unix(), status: "open", setupIntent: newID("seti_", 24)}
 	s.customer, _ = str(f, "customer")
 	if s.customer != "" {
-		if c, ok := e.customers[s.customer]; !ok || c.Deleted {
+		if _, ok := e.live(s.customer); !ok {
 			return 0, nil, noSuch(http.StatusBadRequest, "customer", s.customer, "customer")
 		}
 	}

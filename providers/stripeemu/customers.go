@@ -48,8 +48,8 @@ func (e *Emulator) getCustomer(r *request) (int, any, *apiError) {
 
 func (e *Emulator) updateCustomer(r *request) (int, any, *apiError) {
 	id := r.PathValue("id")
-	c, ok := e.customers[id]
-	if !ok || c.Deleted {
+	c, ok := e.live(id)
+	if !ok {
 		return 0, nil, noSuch(http.StatusNotFound, "customer", id, "id")
 	}
 	// Apply to a copy so that a rejected update changes nothing.
@@ -65,8 +65,8 @@ func (e *Emulator) updateCustomer(r *request) (int, any, *apiError) {
 
 func (e *Emulator) deleteCustomer(r *request) (int, any, *apiError) {
 	id := r.PathValue("id")
-	c, ok := e.customers[id]
-	if !ok || c.Deleted {
+	c, ok := e.live(id)
+	if !ok {
 		return 0, nil, noSuch(http.StatusNotFound, "customer", id, "id")
 	}
 	_, _ = e.detach(id)
@@ -154,7 +154,7 @@ func (e *Emulator) listPaymentMethods(r *request) (int, any, *apiError) {
 		return 0, nil, unknownParam(p)
 	}
 	id := r.PathValue("id")
-	if c, ok := e.customers[id]; !ok || c.Deleted {
+	if _, ok := e.live(id); !ok {
 		return 0, nil, noSuch(http.StatusNotFound, "customer", id, "customer")
 	}
 	var ids []string

@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/providers/fault"
+	"github.com/paysync/paysync/providers/webhooksend"
 )
 
 // idempotencyTTL is how long Stripe remembers an idempotency key.
@@ -47,7 +48,7 @@ type Emulator struct {
 	byOwner   map[string][]string // customer id -> payment method ids, oldest first
 	sessions  map[string]*session
 	replays   map[string]*replay
-	hooks     webhooks
+	hooks     *webhooksend.Sender[struct{}]
 	// failAfterRun is how many more API requests answer 500 after their
 	// handler ran, see FailNextAfterRun.
 	failAfterRun int
@@ -72,6 +73,7 @@ func New() *Emulator {
 		byOwner:   map[string][]string{},
 		sessions:  map[string]*session{},
 		replays:   map[string]*replay{},
+		hooks:     webhooksend.New[struct{}](webhookPolicy),
 	}
 	e.routes()
 	return e
@@ -309,9 +311,16 @@ func (e *Emulator) AttachPaymentMethod(customerID string) (string, error) {
 // ErrNoCustomer is returned by the helpers for an unknown or deleted customer.
 var ErrNoCustomer = errors.New("stripeemu: no such customer")
 
+// live is the customer id names, unless it is unknown or deleted. e.mu is
+// held.
+func (e *Emulator) live(id string) (*Customer, bool) {
+	c, ok := e.customers[id]
+	return c, ok && !c.Deleted
+}
+
 func (e *Emulator) attach(customerID string) (*paymentMethod, error) {
-	c, ok := e.customers[customerID]
-	if !ok || c.Deleted {
+	c, ok := e.live(customerID)
+	if !ok {
 		return nil, ErrNoCustomer
 	}
 	now := e.now()
@@ -333,8 +342,8 @@ func (e *Emulator) DetachPaymentMethods(customerID string) error {
 }
 
 func (e *Emulator) detach(customerID string) (int, error) {
-	c, ok := e.customers[customerID]
-	if !ok || c.Deleted {
+	c, ok := e.live(customerID)
+	if !ok {
 		return 0, ErrNoCustomer
 	}
 	ids := e.byOwner[customerID]
@@ -367,29 +376,35 @@ func (e *Emulator) Customer(id string) (Customer, bool) {
 }
 
 func (e *Emulator) sandboxAttach(w http.ResponseWriter, r *http.Request) {
-	reqID := newID("req_", 14)
-	w.Header().Set("Request-Id", reqID)
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	id := r.PathValue("id")
-	pm, err := e.attachNotify(id, apiRequest(r, reqID))
-	if err != nil {
-		writeError(w, noSuch(http.StatusNotFound, "customer", id, "customer"))
-		return
-	}
-	writeJSON(w, http.StatusOK, pm.wire())
+	e.sandboxChange(w, r, func(id string, req eventRequest) (any, error) {
+		pm, err := e.attachNotify(id, req)
+		if err != nil {
+			return nil, err
+		}
+		return pm.wire(), nil
+	})
 }
 
 func (e *Emulator) sandboxDetach(w http.ResponseWriter, r *http.Request) {
+	e.sandboxChange(w, r, func(id string, req eventRequest) (any, error) {
+		n, err := e.detachNotify(id, req)
+		return map[string]any{"customer": id, "detached": n}, err
+	})
+}
+
+// sandboxChange runs change on the customer {id} under the lock, its events
+// naming this request, and answers its result, or 404 when it fails (the
+// customer is unknown or deleted).
+func (e *Emulator) sandboxChange(w http.ResponseWriter, r *http.Request, change func(id string, req eventRequest) (any, error)) {
 	reqID := newID("req_", 14)
 	w.Header().Set("Request-Id", reqID)
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	id := r.PathValue("id")
-	n, err := e.detachNotify(id, apiRequest(r, reqID))
+	out, err := change(id, apiRequest(r, reqID))
 	if err != nil {
 		writeError(w, noSuch(http.StatusNotFound, "customer", id, "customer"))
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"customer": id, "detached": n})
+	writeJSON(w, http.StatusOK, out)
 }

@@ -7,14 +7,12 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
 	"net/http"
 	"reflect"
 	"strconv"
-	"sync"
 	"time"
+
+	"github.com/paysync/paysync/providers/webhooksend"
 )
 
 // SandboxWebhookSecret is the endpoint secret a sandbox connection that
@@ -25,33 +23,12 @@ const SandboxWebhookSecret = "whsec_paysyncSandboxStripeWebhookSecret0"
 // its events.
 const APIVersion = "2023-10-16"
 
-// Delivery: a few attempts with a short, doubling backoff. Stripe itself
-// retries for days; tests need a bounded and quick version of that.
-const (
-	webhookAttempts = 4
-	webhookBackoff  = 50 * time.Millisecond
-	webhookTimeout  = 10 * time.Second
-)
+// webhookPolicy: a few attempts with a short, doubling backoff. Stripe
+// itself retries for days; tests need a bounded and quick version of that.
+var webhookPolicy = webhooksend.Policy{Name: "stripeemu", Attempts: 4, Backoff: 50 * time.Millisecond, Growth: 2}
 
-// webhooks is the emulator's webhook endpoint configuration and its
-// delivery queue. Its mutex is taken after Emulator.mu, never before.
-type webhooks struct {
-	mu     sync.Mutex
-	url    string
-	client *http.Client
-	secret string
-	queue  [][]byte // signed-to-be event bodies, oldest first
-	// idle is closed once the queue is empty and nothing is in flight;
-	// nil when the worker is not running.
-	idle chan struct{}
-	last *delivery
-}
-
-// delivery is one POST as it was sent.
-type delivery struct {
-	body      []byte
-	signature string
-}
+// message is a Stripe webhook; the log keeps nothing more about it.
+type message = webhooksend.Message[struct{}]
 
 // SendWebhooks configures the webhook endpoint: from now on, every payment
 // method attached to or detached from a customer (the hosted setup page,
@@ -63,46 +40,18 @@ type delivery struct {
 // made while an endpoint is set. Deliveries run in the background,
 // in order, with a few retries on failure; WaitWebhooks waits for them.
 func (e *Emulator) SendWebhooks(url string, client *http.Client, secret string) {
-	if client == nil {
-		client = http.DefaultClient
-	}
-	h := &e.hooks
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.url, h.client, h.secret = url, client, secret
+	e.hooks.SetEndpoint(url, client, secret)
 }
 
 // WaitWebhooks waits until every event emitted so far was delivered or
 // given up on, or ctx ends.
-func (e *Emulator) WaitWebhooks(ctx context.Context) error {
-	h := &e.hooks
-	h.mu.Lock()
-	idle := h.idle
-	h.mu.Unlock()
-	if idle == nil {
-		return nil
-	}
-	select {
-	case <-idle:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (e *Emulator) WaitWebhooks(ctx context.Context) error { return e.hooks.Wait(ctx) }
 
-// ResendLastWebhook sends the last delivery again, byte for byte: the same
-// body and the same Stripe-Signature header (so the same timestamp), as a
-// replayed request would. It waits for the answer and fails on a non-2xx.
-func (e *Emulator) ResendLastWebhook() error {
-	h := &e.hooks
-	h.mu.Lock()
-	last, url, client := h.last, h.url, h.client
-	h.mu.Unlock()
-	if last == nil {
-		return errors.New("stripeemu: no webhook was delivered yet")
-	}
-	return post(client, url, last)
-}
+// ResendLastWebhook sends the last delivery again, once, byte for byte:
+// the same body and the same Stripe-Signature header (so the same
+// timestamp), as a replayed request would. It waits for the answer and
+// fails on a non-2xx.
+func (e *Emulator) ResendLastWebhook() error { return e.hooks.Resend() }
 
 // eventRequest is an event's request field: the API request that caused
 // it, or nulls for an action of the end customer or of the test itself.
@@ -138,12 +87,25 @@ type eventData struct {
 // is configured. It runs under e.mu, so that events leave in the order the
 // changes happened and carry the object as it was then.
 func (e *Emulator) emit(typ string, object, previous map[string]any, req eventRequest) {
-	h := &e.hooks
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.url == "" {
-		return
-	}
+	e.hooks.Send(func(secret string) message {
+		body := e.eventBody(typ, object, previous, req)
+		return message{
+			Body: body,
+			Header: http.Header{
+				"Content-Type":  {"application/json; charset=utf-8"},
+				"User-Agent":    {"Stripe/1.0 (+https://stripe.com/docs/webhooks)"},
+				"Cache-Control": {"no-cache"},
+				"Accept":        {"*/*; q=0.5, application/xml"},
+			},
+			// Each attempt is signed anew, with its own timestamp.
+			Stamp: func(h http.Header) { h.Set("Stripe-Signature", SignatureHeader(body, secret, time.Now())) },
+		}
+	})
+}
+
+// eventBody renders a new event as Stripe sends it: indented by two
+// spaces, without HTML escapes.
+func (e *Emulator) eventBody(typ string, object, previous map[string]any, req eventRequest) []byte {
 	ev := event{
 		ID:              newID("evt_", 24),
 		Object:          "event",
@@ -155,7 +117,6 @@ func (e *Emulator) emit(typ string, object, previous map[string]any, req eventRe
 		Request:         req,
 		Type:            typ,
 	}
-	// Stripe sends its events indented by two spaces, without HTML escapes.
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
@@ -164,68 +125,7 @@ func (e *Emulator) emit(typ string, object, previous map[string]any, req eventRe
 		// Only maps of strings, numbers, bools and nils get here.
 		panic("stripeemu: encode event: " + err.Error())
 	}
-	h.queue = append(h.queue, bytes.TrimRight(buf.Bytes(), "\n"))
-	if h.idle == nil {
-		h.idle = make(chan struct{})
-		go e.deliverAll()
-	}
-}
-
-// deliverAll sends the queued events one at a time until none is left.
-func (e *Emulator) deliverAll() {
-	h := &e.hooks
-	for {
-		h.mu.Lock()
-		if len(h.queue) == 0 {
-			close(h.idle)
-			h.idle = nil
-			h.mu.Unlock()
-			return
-		}
-		body := h.queue[0]
-		h.queue = h.queue[1:]
-		url, client, secret := h.url, h.client, h.secret
-		h.mu.Unlock()
-
-		for attempt := 0; attempt < webhookAttempts; attempt++ {
-			if attempt > 0 {
-				time.Sleep(webhookBackoff << (attempt - 1))
-			}
-			// Each attempt is signed anew, with its own timestamp.
-			d := &delivery{body: body, signature: SignatureHeader(body, secret, time.Now())}
-			h.mu.Lock()
-			h.last = d
-			h.mu.Unlock()
-			if post(client, url, d) == nil {
-				break
-			}
-		}
-	}
-}
-
-// post sends one delivery and reports a failure or a non-2xx answer.
-func post(client *http.Client, url string, d *delivery) error {
-	ctx, cancel := context.WithTimeout(context.Background(), webhookTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json; charset=utf-8")
-	req.Header.Set("User-Agent", "Stripe/1.0 (+https://stripe.com/docs/webhooks)")
-	req.Header.Set("Cache-Control", "no-cache")
-	req.Header.Set("Accept", "*/*; q=0.5, application/xml")
-	req.Header.Set("Stripe-Signature", d.signature)
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return fmt.Errorf("stripeemu: webhook endpoint answered %d", resp.StatusCode)
-	}
-	return nil
+	return bytes.TrimRight(buf.Bytes(), "\n")
 }
 
 // SignatureHeader is the Stripe-Signature header Stripe sends with body at
@@ -302,8 +202,8 @@ func (e *Emulator) customerUpdated(c *Customer, before map[string]any, req event
 // attachNotify attaches a test card as attach does and emits
 // payment_method.attached, then customer.updated for the new default.
 func (e *Emulator) attachNotify(customerID string, req eventRequest) (*paymentMethod, error) {
-	c, ok := e.customers[customerID]
-	if !ok || c.Deleted {
+	c, ok := e.live(customerID)
+	if !ok {
 		return nil, ErrNoCustomer
 	}
 	before := c.wire()
@@ -321,8 +221,8 @@ func (e *Emulator) attachNotify(customerID string, req eventRequest) (*paymentMe
 // whose previous_attributes name the former customer, as Stripe's do;
 // then customer.updated for the cleared default.
 func (e *Emulator) detachNotify(customerID string, req eventRequest) (int, error) {
-	c, ok := e.customers[customerID]
-	if !ok || c.Deleted {
+	c, ok := e.live(customerID)
+	if !ok {
 		return 0, ErrNoCustomer
 	}
 	before := c.wire()
