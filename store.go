@@ -17,7 +17,8 @@ type Store interface {
 	UpsertCustomer(ctx context.Context, orgID, externalID string, change func(existing *Customer) (*Customer, error)) (c *Customer, created bool, err error)
 	// Customer finds one customer, with its link, by paysync id or external id.
 	Customer(ctx context.Context, orgID string, by CustomerKey) (*Customer, error)
-	// Customers pages through an organization's customers, oldest first.
+	// Customers lists the organization's customers that match f, paged and
+	// ordered as f says; total counts every match.
 	Customers(ctx context.Context, orgID string, f CustomerFilter) (customers []*Customer, total int, err error)
 	// DeleteCustomer removes a customer and its link.
 	DeleteCustomer(ctx context.Context, orgID, customerID string) error
@@ -51,10 +52,45 @@ type CustomerKey struct {
 	Email      string // first match, case-insensitive
 }
 
-// CustomerFilter pages a customer listing. Page starts at 1.
+// CustomerFilter selects and pages a customer listing. The zero value is
+// the first 20 of every customer, oldest first. Conditions combine with
+// AND; a condition left at its zero value (nil, empty) selects everyone.
 type CustomerFilter struct {
+	// Page and PerPage page the listing: Page starts at 1 (below 1 is the
+	// first page), PerPage defaults to 20 and is capped at 100. They are
+	// ignored when Limit is above 0 or All is set.
 	Page    int
 	PerPage int
+	// Offset and Limit page the listing by position instead, when Limit is
+	// above 0: at most Limit customers (capped at 1000) after skipping
+	// Offset matches (below 0 is 0). Ignored when All is set.
+	Offset int
+	Limit  int
+	// All lists every match in one read, unpaged.
+	All bool
+	// Desc lists newest first: by SequentialID descending rather than
+	// ascending. Creation order is SequentialID's, not CreatedAt's, which a
+	// caller may set.
+	Desc bool
+
+	// IDs keeps the customers whose ID is one of these.
+	IDs []string
+	// ExternalIDs keeps the customers whose ExternalID is one of these.
+	// IDs and ExternalIDs hold at most 10,000 ids together (each is a query
+	// parameter); more is an EINVALID error.
+	ExternalIDs []string
+	// Email keeps the customers whose email equals it but for case, compared
+	// as CustomerKey.Email compares (SQL lower(), which folds ASCII only on
+	// SQLite).
+	Email string
+	// Metadata keeps the customers that have every pair: for each key, the
+	// value that Customer.MetadataValue reads (the first item with that key;
+	// Lago allows repeated keys) equals the given one, byte for byte.
+	Metadata map[string]string
+	// CreatedFrom and CreatedTo bound CreatedAt, both inclusive; nil leaves
+	// that side open.
+	CreatedFrom *time.Time
+	CreatedTo   *time.Time
 }
 
 // SyncResult is the outcome of one sync attempt.

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"net/http"
 	"slices"
@@ -17,11 +16,9 @@ import (
 const (
 	flexpriceLimit    = 50
 	flexpriceLimitMax = 1000
-	// flexpriceIDsMax bounds the id lists of a filter: each id is one
-	// store lookup. The peer sets no bound; its limit caps what one page holds.
+	// flexpriceIDsMax bounds the id lists of a filter: each id is one query
+	// parameter. The peer sets no bound; its limit caps what one page holds.
 	flexpriceIDsMax = 1000
-	// storePage is the page size paysync's store serves at most.
-	storePage = 100
 )
 
 // Reasons of the filter's validation.
@@ -31,9 +28,9 @@ const (
 )
 
 // flexpriceFilter is Flexprice's types.CustomerFilter as paysync serves
-// it. The store pages customers by creation only, so the filters other
-// than ids run in this process; "filters" (the generic condition DSL) and
-// sorting by other fields are refused rather than ignored.
+// it: every condition runs in the store (paysync.CustomerFilter); "filters"
+// (the generic condition DSL) and sorting by other fields are refused
+// rather than ignored.
 type flexpriceFilter struct {
 	Limit  int
 	Offset int
@@ -201,182 +198,50 @@ func parseFilterTime(v paysync.Validation, field, s string) *time.Time {
 	return &t
 }
 
-// byIDs reports whether the filter names its customers by id.
-func (f *flexpriceFilter) byIDs() bool {
-	return len(f.CustomerIDs) > 0 || len(f.ExternalIDs) > 0 || f.ExternalID != ""
-}
-
-// scans reports whether the filter needs every customer read: the store
-// filters on nothing but the organization.
-func (f *flexpriceFilter) scans() bool {
-	return f.Email != "" || len(f.Metadata) > 0 || f.Start != nil || f.End != nil
-}
-
-// match applies every condition of the filter to one customer.
-func (f *flexpriceFilter) match(c *paysync.Customer) bool {
-	switch {
-	case len(f.CustomerIDs) > 0 && !slices.Contains(f.CustomerIDs, c.ID),
-		len(f.ExternalIDs) > 0 && !slices.Contains(f.ExternalIDs, c.ExternalID),
-		f.ExternalID != "" && c.ExternalID != f.ExternalID,
-		f.Email != "" && !strings.EqualFold(c.Email, f.Email),
-		f.Start != nil && c.CreatedAt.Before(*f.Start),
-		f.End != nil && c.CreatedAt.After(*f.End):
-		return false
-	}
-	for k, want := range f.Metadata {
-		if got, ok := c.MetadataValue(k); !ok || got != want {
-			return false
-		}
-	}
-	return true
-}
-
-// run answers one page of the filter and the count of all matches.
+// run answers one page of the filter and the count of all matches, in one
+// store read (two when the page cannot tell the count).
 func (f *flexpriceFilter) run(ctx context.Context, store paysync.Store, orgID string) ([]*paysync.Customer, int, error) {
-	switch {
-	case f.Nothing:
+	sf, ok := f.storeFilter()
+	if !ok {
 		return nil, 0, nil
-	case f.byIDs():
-		all, err := f.lookup(ctx, store, orgID)
-		if err != nil {
-			return nil, 0, err
-		}
-		return f.page(all), len(all), nil
-	case f.scans():
-		all, err := f.scan(ctx, store, orgID)
-		if err != nil {
-			return nil, 0, err
-		}
-		return f.page(all), len(all), nil
 	}
-	return f.slice(ctx, store, orgID)
+	return store.Customers(ctx, orgID, sf)
 }
 
-// lookup finds the customers the filter names, one store read per id, and
-// keeps those matching every other condition.
-func (f *flexpriceFilter) lookup(ctx context.Context, store paysync.Store, orgID string) ([]*paysync.Customer, error) {
-	var keys []paysync.CustomerKey
-	switch {
-	case f.ExternalID != "":
-		keys = []paysync.CustomerKey{{ExternalID: f.ExternalID}}
-	case len(f.CustomerIDs) > 0:
-		for _, id := range f.CustomerIDs {
-			keys = append(keys, paysync.CustomerKey{ID: id})
-		}
-	default:
-		for _, id := range f.ExternalIDs {
-			keys = append(keys, paysync.CustomerKey{ExternalID: id})
-		}
+// storeFilter is the filter as the store runs it; ok is false when no
+// customer can match. The id conditions combine: external_id must be one
+// of external_ids, when both are given.
+func (f *flexpriceFilter) storeFilter() (sf paysync.CustomerFilter, ok bool) {
+	if f.Nothing {
+		return sf, false
 	}
-	seen := make(map[string]bool)
-	var out []*paysync.Customer
-	for _, k := range keys {
-		if k.ID == "" && k.ExternalID == "" {
-			continue // "" names no customer; the store would refuse the key
-		}
-		c, err := store.Customer(ctx, orgID, k)
-		if paysync.ErrorCode(err) == paysync.ENOTFOUND {
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if !seen[c.ID] && f.match(c) {
-			seen[c.ID] = true
-			out = append(out, c)
-		}
+	ids, ok := namedIDs(f.CustomerIDs)
+	if !ok {
+		return sf, false
 	}
-	slices.SortFunc(out, func(a, b *paysync.Customer) int { return cmp.Compare(a.SequentialID, b.SequentialID) })
-	return out, nil
+	externalIDs, ok := namedIDs(f.ExternalIDs)
+	if !ok {
+		return sf, false
+	}
+	if f.ExternalID != "" {
+		if externalIDs != nil && !slices.Contains(externalIDs, f.ExternalID) {
+			return sf, false
+		}
+		externalIDs = []string{f.ExternalID}
+	}
+	return paysync.CustomerFilter{
+		Offset: f.Offset, Limit: f.Limit, Desc: f.Desc,
+		IDs: ids, ExternalIDs: externalIDs, Email: f.Email, Metadata: f.Metadata,
+		CreatedFrom: f.Start, CreatedTo: f.End,
+	}, true
 }
 
-// scan reads the organization's customers page by page and keeps the
-// matches. An email filter first asks the store's email index whether any
-// customer has it, so a miss costs one query.
-func (f *flexpriceFilter) scan(ctx context.Context, store paysync.Store, orgID string) ([]*paysync.Customer, error) {
-	if f.Email != "" {
-		_, err := store.Customer(ctx, orgID, paysync.CustomerKey{Email: f.Email})
-		if paysync.ErrorCode(err) == paysync.ENOTFOUND {
-			return nil, nil
-		}
-		if err != nil {
-			return nil, err
-		}
+// namedIDs is a list of ids without "", which names no customer; ok is
+// false when the list is given but names none.
+func namedIDs(ids []string) (named []string, ok bool) {
+	if len(ids) == 0 {
+		return nil, true
 	}
-	seen := make(map[string]bool)
-	var out []*paysync.Customer
-	for page := 1; ; page++ {
-		cs, _, err := store.Customers(ctx, orgID, paysync.CustomerFilter{Page: page, PerPage: storePage})
-		if err != nil {
-			return nil, err
-		}
-		for _, c := range cs {
-			// A delete between two pages shifts one customer onto a page
-			// already read; the set keeps it from counting twice.
-			if !seen[c.ID] && f.match(c) {
-				seen[c.ID] = true
-				out = append(out, c)
-			}
-		}
-		if len(cs) < storePage {
-			return out, nil
-		}
-	}
-}
-
-// page cuts the requested page out of all matches, oldest first.
-func (f *flexpriceFilter) page(all []*paysync.Customer) []*paysync.Customer {
-	if f.Desc {
-		all = slices.Clone(all)
-		slices.Reverse(all)
-	}
-	start := min(f.Offset, len(all))
-	end := min(start+f.Limit, len(all))
-	return all[start:end]
-}
-
-// slice answers an unfiltered page with only the store reads it needs:
-// the store pages oldest first, so a newest-first page is the mirrored
-// range, read after the count.
-func (f *flexpriceFilter) slice(ctx context.Context, store paysync.Store, orgID string) ([]*paysync.Customer, int, error) {
-	if !f.Desc {
-		return readRange(ctx, store, orgID, f.Offset, f.Offset+f.Limit)
-	}
-	_, total, err := store.Customers(ctx, orgID, paysync.CustomerFilter{Page: 1, PerPage: 1})
-	if err != nil {
-		return nil, 0, err
-	}
-	end := total - f.Offset
-	if end <= 0 {
-		return nil, total, nil
-	}
-	cs, _, err := readRange(ctx, store, orgID, max(end-f.Limit, 0), end)
-	if err != nil {
-		return nil, 0, err
-	}
-	slices.Reverse(cs)
-	return cs, total, nil
-}
-
-// readRange reads the customers at positions [start, end) of the
-// organization's oldest-first listing, and the organization's total.
-func readRange(ctx context.Context, store paysync.Store, orgID string, start, end int) ([]*paysync.Customer, int, error) {
-	var out []*paysync.Customer
-	total := 0
-	for page := start/storePage + 1; ; page++ {
-		cs, t, err := store.Customers(ctx, orgID, paysync.CustomerFilter{Page: page, PerPage: storePage})
-		if err != nil {
-			return nil, 0, err
-		}
-		total = t
-		base := (page - 1) * storePage
-		for i, c := range cs {
-			if pos := base + i; pos >= start && pos < end {
-				out = append(out, c)
-			}
-		}
-		if len(cs) < storePage || base+storePage >= end {
-			return out, total, nil
-		}
-	}
+	named = slices.DeleteFunc(slices.Clone(ids), func(id string) bool { return id == "" })
+	return named, len(named) > 0
 }

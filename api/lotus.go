@@ -255,28 +255,22 @@ func handleLotusGet(store paysync.Store, log *slog.Logger) http.Handler {
 	})
 }
 
-// lotusPageSize is how many customers one store read fetches (the store
-// caps pages at 100); Lotus's list is not paginated, so every page is read.
-const lotusPageSize = 100
-
 // handleLotusList is GET /api/customers/: every customer, oldest first, as
-// a plain JSON array.
+// a plain JSON array. Lotus's list is not paginated, so the store reads
+// every customer in one query (CustomerFilter.All): one consistent
+// snapshot, where reading page by page could skip or repeat a customer
+// that a concurrent delete shifts across pages.
 func handleLotusList(store paysync.Store, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := organizationFrom(r.Context())
-		out := []lotusCustomerJSON{}
-		for page := 1; ; page++ {
-			customers, total, err := store.Customers(r.Context(), org.ID, paysync.CustomerFilter{Page: page, PerPage: lotusPageSize})
-			if err != nil {
-				fail(w, r, log, lotusDialect, err)
-				return
-			}
-			for _, c := range customers {
-				out = append(out, lotusCustomerView(c))
-			}
-			if len(customers) < lotusPageSize || page*lotusPageSize >= total {
-				break
-			}
+		customers, _, err := store.Customers(r.Context(), org.ID, paysync.CustomerFilter{All: true})
+		if err != nil {
+			fail(w, r, log, lotusDialect, err)
+			return
+		}
+		out := make([]lotusCustomerJSON, 0, len(customers))
+		for _, c := range customers {
+			out = append(out, lotusCustomerView(c))
 		}
 		encode(w, http.StatusOK, out)
 	})

@@ -145,7 +145,10 @@ func stringList[R any](name string, f func(*R) *[]string) field[R] {
 	return jsonText(name, f, func(s []string) bool { return len(s) == 0 }, id, id)
 }
 
-// storedMetadata is a metadata item as the metadata column holds it.
+// storedMetadata is a metadata item as the metadata column holds it. The
+// metadata filter matches this encoding as text (see conditions.metadata):
+// "key" must stay right before "value", and both must stay json.Marshal'd
+// strings.
 type storedMetadata struct {
 	ID               string    `json:"id"`
 	Key              string    `json:"key"`

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/google/uuid"
 
@@ -219,7 +220,7 @@ func prepareCustomer(c *paysync.Customer, orgID, externalID string, before *snap
 
 // mergeMetadata gives every item an id and creation time: an item whose
 // key was already stored keeps that item's, since callers send items
-// without them.
+// without them. Keys and values become valid UTF-8 as reads return them.
 func mergeMetadata(old, items []paysync.Metadata, t time.Time) []paysync.Metadata {
 	if len(items) == 0 {
 		return nil
@@ -230,6 +231,7 @@ func mergeMetadata(old, items []paysync.Metadata, t time.Time) []paysync.Metadat
 	}
 	out := make([]paysync.Metadata, len(items))
 	for i, m := range items {
+		m.Key, m.Value = validUTF8(m.Key), validUTF8(m.Value)
 		if prev, ok := byKey[m.Key]; ok && (m.ID == "" || m.ID == prev.ID) {
 			m.ID, m.CreatedAt = prev.ID, prev.CreatedAt
 			delete(byKey, m.Key) // a repeated key gets an id of its own
@@ -244,6 +246,29 @@ func mergeMetadata(old, items []paysync.Metadata, t time.Time) []paysync.Metadat
 		out[i] = m
 	}
 	return out
+}
+
+// validUTF8 replaces each byte of s that is not UTF-8 with U+FFFD, as
+// encoding/json does when it writes the metadata column (it writes the
+// escape "\ufffd" there, and the real character for a valid U+FFFD).
+// Normalized before writing, the column holds json.Marshal of exactly what
+// reads return, which the metadata filter relies on (see
+// conditions.metadata).
+func validUTF8(s string) string {
+	if utf8.ValidString(s) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b.WriteRune(utf8.RuneError)
+		} else {
+			b.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	return b.String()
 }
 
 // writeCustomer writes c and its link, skipping statements that would not
@@ -328,9 +353,47 @@ func (db *DB) Customer(ctx context.Context, orgID string, by paysync.CustomerKey
 	return cs[0], nil
 }
 
-// Customers implements paysync.Store. PerPage defaults to 20 and is capped
-// at 100; a Page below 1 is the first page.
+// Customers implements paysync.Store: every condition of f is SQL (see
+// customerConditions), so a page reads only its rows, and the count runs
+// only when the page cannot tell the total.
 func (db *DB) Customers(ctx context.Context, orgID string, f paysync.CustomerFilter) ([]*paysync.Customer, int, error) {
+	w, none, err := db.customerConditions(orgID, f)
+	if err != nil || none {
+		return nil, 0, err
+	}
+	order := " ORDER BY c.sequential_id"
+	if f.Desc {
+		order += " DESC"
+	}
+	if f.All {
+		cs, err := db.queryCustomers(ctx, selectCustomer+" WHERE "+w.sql()+order, w.args...)
+		return cs, len(cs), err
+	}
+	where, args := w.sql(), w.args
+	limit, offset := pageBounds(f)
+	cs, err := db.queryCustomers(ctx, selectCustomer+" WHERE "+where+order+
+		" LIMIT "+w.arg(limit)+" OFFSET "+w.arg(offset), w.args...)
+	if err != nil {
+		return nil, 0, err
+	}
+	// A page that ends short, and is not past the end, holds the last match.
+	if len(cs) < limit && (len(cs) > 0 || offset == 0) {
+		return cs, offset + len(cs), nil
+	}
+	var total int
+	if err := db.ro.QueryRowContext(ctx, "SELECT COUNT(*) FROM customers c WHERE "+where, args...).Scan(&total); err != nil {
+		return nil, 0, err
+	}
+	return cs, total, nil
+}
+
+// pageBounds is the LIMIT and OFFSET of f's page: Limit and Offset when
+// Limit is set (Limit capped at maxLimit), else Page and PerPage (PerPage
+// 20 by default, capped at 100; a Page below 1 is the first).
+func pageBounds(f paysync.CustomerFilter) (limit, offset int) {
+	if f.Limit > 0 {
+		return min(f.Limit, maxLimit), max(f.Offset, 0)
+	}
 	page, perPage := max(f.Page, 1), f.PerPage
 	switch {
 	case perPage <= 0:
@@ -338,20 +401,15 @@ func (db *DB) Customers(ctx context.Context, orgID string, f paysync.CustomerFil
 	case perPage > 100:
 		perPage = 100
 	}
-	var total int
-	if err := db.ro.QueryRowContext(ctx, "SELECT COUNT(*) FROM customers WHERE organization_id = $1", orgID).Scan(&total); err != nil {
-		return nil, 0, err
-	}
-	rows, err := db.ro.QueryContext(ctx, selectCustomer+" WHERE c.organization_id = $1 ORDER BY c.sequential_id LIMIT $2 OFFSET $3",
-		orgID, perPage, (page-1)*perPage)
+	return perPage, (page - 1) * perPage
+}
+
+func (db *DB) queryCustomers(ctx context.Context, query string, args ...any) ([]*paysync.Customer, error) {
+	rows, err := db.ro.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, 0, err
+		return nil, err
 	}
-	cs, err := scanCustomers(rows)
-	if err != nil {
-		return nil, 0, err
-	}
-	return cs, total, nil
+	return scanCustomers(rows)
 }
 
 // DeleteCustomer implements paysync.Store; the link goes by ON DELETE CASCADE.

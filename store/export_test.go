@@ -2,7 +2,11 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"encoding/json"
 	"time"
+
+	"github.com/paysync/paysync"
 )
 
 // MigrateTo applies the migrations up to version only.
@@ -20,3 +24,25 @@ func (db *DB) PMCheckedAt(ctx context.Context, linkID string) (*time.Time, error
 	err := db.rw.QueryRowContext(ctx, "SELECT pm_checked_at FROM provider_links WHERE id = $1", linkID).Scan(optTimeDest{&t})
 	return t, err
 }
+
+// MetadataIsCanonical reports whether a customer's metadata column holds
+// exactly json.Marshal of the items it reads back as, which the metadata
+// filter relies on.
+func (db *DB) MetadataIsCanonical(ctx context.Context, orgID, customerID string) (bool, error) {
+	var text sql.NullString
+	if err := db.rw.QueryRowContext(ctx, "SELECT metadata FROM customers WHERE id = $1", customerID).Scan(&text); err != nil {
+		return false, err
+	}
+	c, err := db.Customer(ctx, orgID, paysync.CustomerKey{ID: customerID})
+	if err != nil {
+		return false, err
+	}
+	if len(c.Metadata) == 0 {
+		return !text.Valid, nil
+	}
+	want, err := json.Marshal(toStoredMetadata(c.Metadata))
+	return text.String == string(want), err
+}
+
+// PageBounds is the LIMIT and OFFSET a filter's page reads.
+var PageBounds = pageBounds
