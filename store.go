@@ -36,6 +36,8 @@ type Store interface {
 	EnsureOrganization(ctx context.Context, name string) (*Organization, error)
 	// AddAPIKey stores the hash of a key for orgID; adding it twice is a no-op.
 	AddAPIKey(ctx context.Context, orgID string, keyHash string) error
+	// RevokeAPIKey removes a key hash; an unknown one is ENOTFOUND.
+	RevokeAPIKey(ctx context.Context, keyHash string) error
 	// CountAPIKeys counts the organization's keys.
 	CountAPIKeys(ctx context.Context, orgID string) (int, error)
 	// OrganizationByAPIKey finds the organization a key hash authenticates.

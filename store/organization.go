@@ -45,6 +45,13 @@ func (db *DB) AddAPIKey(ctx context.Context, orgID, keyHash string) error {
 	return nil
 }
 
+// RevokeAPIKey implements paysync.Store.
+func (db *DB) RevokeAPIKey(ctx context.Context, keyHash string) error {
+	return db.execOne(ctx, func() error {
+		return notFoundResource("api_key", "no such API key")
+	}, "DELETE FROM api_keys WHERE hash = $1", keyHash)
+}
+
 // CountAPIKeys implements paysync.Store.
 func (db *DB) CountAPIKeys(ctx context.Context, orgID string) (int, error) {
 	var n int

@@ -78,3 +78,23 @@ func TestPingAndDialect(t *testing.T) {
 		}
 	})
 }
+
+func TestRevokeAPIKey(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org, err := db.EnsureOrganization(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := db.AddAPIKey(ctx, org.ID, "hash-1"); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.RevokeAPIKey(ctx, "hash-1"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.OrganizationByAPIKey(ctx, "hash-1"); paysync.ErrorCode(err) != paysync.EUNAUTHORIZED {
+			t.Errorf("a revoked key still authenticates: %v", err)
+		}
+		wantNotFound(t, db.RevokeAPIKey(ctx, "hash-1"), "api_key")
+	})
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/paysync/paysync/api"
 	"github.com/paysync/paysync/config"
@@ -26,9 +27,12 @@ func migrate(ctx context.Context, getenv func(string) string, stderr io.Writer) 
 	return nil
 }
 
-func apikey(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func apikey(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "revoke" {
+		return revokeKey(ctx, args[1:], getenv, stdin, stderr)
+	}
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage: paysync apikey create [--org=NAME]")
+		return fmt.Errorf("usage: paysync apikey create [--org=NAME] | paysync apikey revoke (the key on standard input)")
 	}
 	fs := flag.NewFlagSet("apikey create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -99,4 +103,43 @@ func resync(ctx context.Context, args []string, getenv func(string) string, stdo
 		"external_id": c.ExternalID, "provider": c.Link.Provider, "state": c.Link.State,
 		"generation": c.Link.Generation, "provider_customer_id": c.Link.ProviderCustomerID,
 	})
+}
+
+// revokeKey removes the key read from standard input (not an argument, which
+// would stay in the shell's history). Running processes stop accepting it
+// within their one-minute key cache.
+func revokeKey(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stderr io.Writer) error {
+	if len(args) > 0 {
+		return fmt.Errorf("usage: paysync apikey revoke < keyfile (the key is read from standard input)")
+	}
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	key, err := readKey(stdin)
+	if err != nil {
+		return err
+	}
+	db, err := app.OpenStore(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := db.RevokeAPIKey(ctx, api.HashKey(key)); err != nil {
+		return fmt.Errorf("revoke: %w", err)
+	}
+	fmt.Fprintln(stderr, "paysync: key revoked; remove it from PAYSYNC_API_KEY or PAYSYNC_CONFIG too, or the next start adds it again")
+	return nil
+}
+
+func readKey(r io.Reader) (string, error) {
+	b, err := io.ReadAll(io.LimitReader(r, 4096))
+	if err != nil {
+		return "", err
+	}
+	key := strings.TrimSpace(string(b))
+	if key == "" {
+		return "", fmt.Errorf("revoke: no key on standard input")
+	}
+	return key, nil
 }

@@ -281,9 +281,41 @@ func TestSplitRolesNeedSharedParts(t *testing.T) {
 		{map[string]string{}, "REDIS_URL"},
 		{map[string]string{"REDIS_URL": testenv.RedisURL()}, "PAYSYNC_CONFIG"},
 	} {
-		err := run(context.Background(), []string{"serve", "--role=worker"}, func(k string) string { return tc.env[k] }, io.Discard, io.Discard)
+		err := run(context.Background(), []string{"serve", "--role=worker"}, func(k string) string { return tc.env[k] }, nil, io.Discard, io.Discard)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("env %v: %v, want an error naming %s", tc.env, err, tc.want)
 		}
+	}
+}
+
+// A revoked key stops working; a key made with `apikey create` works.
+func TestAPIKeyCreateAndRevoke(t *testing.T) {
+	env := merge(baseEnv(t), backends[1].env(t))
+	getenv := func(k string) string { return env[k] }
+	var out strings.Builder
+	if err := run(context.Background(), []string{"apikey", "create"}, getenv, nil, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out.String())
+	s := startServer(t, env)
+	if code, _ := doJSON(t, "GET", s.URL+"/api/v1/customers", "Bearer "+key, nil); code != 200 {
+		t.Fatalf("created key: %d", code)
+	}
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), []string{"apikey", "revoke"}, getenv, strings.NewReader(key+"\n"), io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	err := run(context.Background(), []string{"apikey", "revoke"}, getenv, strings.NewReader(key), io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "no such API key") {
+		t.Errorf("revoking twice: %v", err)
+	}
+	s = startServer(t, env)
+	if code, _ := doJSON(t, "GET", s.URL+"/api/v1/customers", "Bearer "+key, nil); code != 401 {
+		t.Errorf("revoked key: %d, want 401", code)
+	}
+	if code, _ := s.do(t, "GET", "/api/v1/customers", nil); code != 200 {
+		t.Errorf("the configured key must keep working: %d", code)
 	}
 }

@@ -104,7 +104,7 @@ func startServer(t *testing.T, env map[string]string, args ...string) *server {
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout, stderr := &lockedBuffer{}, &lockedBuffer{}
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, stdout, stderr) }()
+	go func() { done <- run(ctx, args, func(k string) string { return env[k] }, nil, stdout, stderr) }()
 	s := &server{URL: "http://" + env["PAYSYNC_ADDR"], Key: env["PAYSYNC_API_KEY"], env: env, stdout: stdout}
 	var once sync.Once
 	var stopErr error

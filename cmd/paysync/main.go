@@ -4,6 +4,7 @@
 //	paysync serve [--role=all|api|worker]
 //	paysync migrate
 //	paysync apikey create [--org=default]
+//	paysync apikey revoke < keyfile
 //	paysync resync --org=default --external-id=ID [--sync]
 package main
 
@@ -19,7 +20,7 @@ import (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "paysync:", err)
 		os.Exit(1)
 	}
@@ -29,10 +30,11 @@ const usage = `usage:
   paysync serve [--role=all|api|worker]   API + worker + dashboard (all), or one part
   paysync migrate                         apply database migrations and exit
   paysync apikey create [--org=NAME]      create an API key for an organization and print it
+  paysync apikey revoke < keyfile         revoke the API key read from standard input
   paysync resync --org=NAME --external-id=ID [--sync]
                                           start a new sync generation for one customer`
 
-func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+func run(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("no command given\n%s", usage)
 	}
@@ -42,7 +44,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	case "migrate":
 		return migrate(ctx, getenv, stderr)
 	case "apikey":
-		return apikey(ctx, args[1:], getenv, stdout, stderr)
+		return apikey(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "resync":
 		return resync(ctx, args[1:], getenv, stdout, stderr)
 	case "help", "-h", "--help":
