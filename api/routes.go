@@ -33,6 +33,8 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
 		mux.Handle("GET /api/v1/webhook_endpoints/{lago_id}", lago(handleWebhookEndpoint(d.Notify, d.Logger, false)))
 		mux.Handle("DELETE /api/v1/webhook_endpoints/{lago_id}", lago(handleWebhookEndpoint(d.Notify, d.Logger, true)))
 		mux.Handle("GET /api/v1/webhooks/hmac_key", lago(handleHMACKey(d.Notify, d.Logger)))
+		// paysync's own: every client webhook delivery and its attempts.
+		mux.Handle("GET /api/v1/webhook_deliveries", lago(handleDeliveries(d.Notify, d.Logger)))
 
 		// Provider webhooks: authenticated by the provider's signature, not a key.
 		mux.Handle("POST /webhooks/{provider}/{organization}/{code}", handleProviderWebhook(d))

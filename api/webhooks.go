@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/paysync/paysync"
@@ -264,5 +265,46 @@ func handleHMACKey(store paysync.NotifyStore, log *slog.Logger) http.Handler {
 			return
 		}
 		encode(w, http.StatusOK, map[string]any{"webhook": map[string]string{"hmac_key": key}})
+	})
+}
+
+type deliveryView struct {
+	ID            string  `json:"id"`
+	EndpointID    string  `json:"webhook_endpoint_id"`
+	WebhookURL    string  `json:"webhook_url"`
+	WebhookType   string  `json:"webhook_type"`
+	Attempts      int     `json:"attempts"`
+	LastStatus    int     `json:"last_http_status,omitempty"`
+	LastError     string  `json:"last_error,omitempty"`
+	DeliveredAt   *string `json:"delivered_at"`
+	CreatedAt     string  `json:"created_at"`
+	UniqueKeySent string  `json:"x_lago_unique_key"`
+}
+
+// handleDeliveries is GET /api/v1/webhook_deliveries (paysync's own): the
+// organization's latest client webhook deliveries and how their attempts
+// went, newest first; ?limit= up to 100.
+func handleDeliveries(store paysync.NotifyStore, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+		if limit <= 0 || limit > 100 {
+			limit = 100
+		}
+		ds, err := store.Deliveries(r.Context(), organizationFrom(r.Context()).ID, limit)
+		if err != nil {
+			fail(w, r, log, lagoDialect, err)
+			return
+		}
+		out := make([]deliveryView, 0, len(ds))
+		for _, d := range ds {
+			v := deliveryView{ID: d.ID, EndpointID: d.EndpointID, WebhookURL: d.URL, WebhookType: d.WebhookType,
+				Attempts: d.Attempts, LastStatus: d.LastStatus, LastError: d.LastError, CreatedAt: lagoTime(d.CreatedAt), UniqueKeySent: d.ID}
+			if d.DeliveredAt != nil {
+				at := lagoTime(*d.DeliveredAt)
+				v.DeliveredAt = &at
+			}
+			out = append(out, v)
+		}
+		encode(w, http.StatusOK, map[string]any{"webhook_deliveries": out})
 	})
 }

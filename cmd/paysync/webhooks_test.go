@@ -57,6 +57,13 @@ func TestForgedProviderWebhooksAreRejected(t *testing.T) {
 			t.Errorf("%s: status %d, want %d", tc.name, got, tc.want)
 		}
 	}
+	// A genuine event about a customer paysync does not know is
+	// acknowledged and ignored.
+	stranger := fmt.Sprintf(`{"id":"evt_stranger","object":"event","type":"payment_method.attached","created":%d,"data":{"object":{"id":"pm_y","object":"payment_method","customer":"cus_unknown"}}}`, time.Now().Unix())
+	if got := postWebhook(t, s, "/webhooks/sandbox/stripe", "application/json", stranger,
+		map[string]string{"Stripe-Signature": stripeemu.SignatureHeader([]byte(stranger), stripeemu.SandboxWebhookSecret, time.Now())}); got != 200 {
+		t.Errorf("an event about an unknown customer: %d, want 200", got)
+	}
 	// The genuine signature on the same event is accepted: the refusals
 	// above were about the signatures, not the route.
 	good := map[string]string{"Stripe-Signature": stripeemu.SignatureHeader([]byte(event), stripeemu.SandboxWebhookSecret, time.Now())}
@@ -139,6 +146,17 @@ func TestClientEndpointDownIsRetriedThenArchived(t *testing.T) {
 	attempts := sink.of("customer.payment_provider_created", "endpoint-down")
 	if len(attempts) != 3 {
 		t.Fatalf("%d attempts, want 3 (1 + 2 retries)", len(attempts))
+	}
+	// Each attempt is recorded, and the client can read them.
+	_, body := s.do(t, "GET", "/api/v1/webhook_deliveries", nil)
+	ds, _ := body["webhook_deliveries"].([]any)
+	if len(ds) != 1 {
+		t.Fatalf("deliveries: %v", body)
+	}
+	d := ds[0].(map[string]any)
+	if d["attempts"] != float64(3) || d["last_http_status"] != float64(503) || d["delivered_at"] != nil ||
+		d["x_lago_unique_key"] != attempts[0].uniqueKey || d["webhook_type"] != "customer.payment_provider_created" {
+		t.Errorf("recorded delivery: %v", d)
 	}
 	for _, a := range attempts[1:] {
 		if a.uniqueKey != attempts[0].uniqueKey {
