@@ -29,6 +29,19 @@ const (
 	EventPaymentMethodUpdated = "customer.payment_method_updated"
 )
 
+// Notification is a client webhook decided in the same transaction as the
+// change it announces: the outbox of client webhooks. Deliveries, one per
+// endpoint, are made from it afterwards; a crash in between loses nothing.
+type Notification struct {
+	ID             string
+	OrganizationID string
+	CustomerID     string
+	WebhookType    string
+	CheckoutURL    string // for EventCheckoutURLGenerated
+	CreatedAt      time.Time
+	ProcessedAt    *time.Time
+}
+
 // WebhookEndpoint is where an organization receives client webhooks.
 type WebhookEndpoint struct {
 	ID             string
@@ -73,11 +86,24 @@ type NotifyStore interface {
 	// RecordPaymentMethod stores what a refresh read at checkedAt about
 	// providerCustomerID, unless a refresh that read later already stored
 	// its answer or the link no longer is a synced link to that customer;
-	// it reports whether has_payment_method changed.
+	// it reports whether has_payment_method changed, and records a
+	// customer.payment_method_updated Notification with the change.
 	RecordPaymentMethod(ctx context.Context, linkID, providerCustomerID string, has bool, checkedAt time.Time) (changed bool, err error)
 	// LinksToRefresh lists synced links without a payment method whose last
 	// check is older than checkedBefore (or that were never checked), oldest first.
 	LinksToRefresh(ctx context.Context, checkedBefore time.Time, limit int) ([]string, error)
+
+	// AddNotification records a notification that changes no other state.
+	AddNotification(ctx context.Context, n *Notification) error
+	Notification(ctx context.Context, id string) (*Notification, error)
+	// PendingNotifications lists unprocessed notifications created before
+	// the given time, oldest first; CustomerNotifications those of one customer.
+	PendingNotifications(ctx context.Context, before time.Time, limit int) ([]string, error)
+	CustomerNotifications(ctx context.Context, customerID string) ([]string, error)
+	// DeliverNotification stores the deliveries made from a notification
+	// and marks it processed, in one transaction; it reports false, storing
+	// nothing, when the notification was processed already.
+	DeliverNotification(ctx context.Context, id string, ds []*Delivery) (bool, error)
 
 	AddWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
 	WebhookEndpoints(ctx context.Context, orgID string) ([]*WebhookEndpoint, error)

@@ -101,4 +101,7 @@ type SyncResult struct {
 	ProviderCustomerID string // kept as is when empty
 	HasPaymentMethod   bool
 	Error              *ProviderError // nil clears the last error
+	// Notify, when set, is a client webhook type recorded as a
+	// Notification in the same transaction, if the result is applied.
+	Notify string
 }

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -249,5 +250,41 @@ func TestRetryDelay(t *testing.T) {
 	}
 	if d := o.RetryDelay(3, errors.New("x"), nil); d < 4*time.Second || d > 8*time.Second {
 		t.Errorf("retry 3: %s, want within [4s, 8s]", d)
+	}
+}
+
+// A crash between committing a sync result and delivering its client
+// webhook loses nothing: the notification was committed with the result,
+// and the reconciler turns it into a queued delivery.
+func TestNotificationSurvivesACrash(t *testing.T) {
+	r := newRig(t, testenv.PostgresURL(t))
+	ctx := context.Background()
+	if err := r.db.AddWebhookEndpoint(ctx, &paysync.WebhookEndpoint{OrganizationID: r.org, URL: "https://client.example/hooks", SignatureAlgo: "hmac"}); err != nil {
+		t.Fatal(err)
+	}
+	c := r.create(t, "crash", syncWith(paysync.Stripe))
+	// The worker stored its result and died before delivering.
+	if ok, err := r.db.RecordSync(ctx, c.Link.Ref(), paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: "cus_crash",
+		Notify: paysync.EventPaymentProviderCreated}); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	notifier := &Notifier{Store: r.db, Outbox: r.db, Queue: r.queue, MaxRetry: 2, Render: func(c *paysync.Customer) any {
+		return map[string]string{"external_id": c.ExternalID}
+	}}
+	rec := &Reconciler{Store: r.db, Notify: r.db, Queue: r.queue, Notifier: notifier, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for range 2 { // twice: the second pass finds nothing left to deliver
+		if _, err := rec.Pass(ctx, time.Now().Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ds, err := r.db.Deliveries(ctx, r.org, 10)
+	if err != nil || len(ds) != 1 {
+		t.Fatalf("deliveries: %v, %v", ds, err)
+	}
+	if !strings.Contains(string(ds[0].Body), `"webhook_type":"customer.payment_provider_created"`) || !strings.Contains(string(ds[0].Body), `"external_id":"crash"`) {
+		t.Errorf("body %s", ds[0].Body)
+	}
+	if _, err := r.queue.Inspector.GetTaskInfo(r.queue.Options.Queue, TypeDeliver+":"+ds[0].ID); err != nil {
+		t.Errorf("the delivery was not queued: %v", err)
 	}
 }

@@ -56,11 +56,13 @@ func (q *Queue) enqueueID(ctx context.Context, typ, id string, opts ...asynq.Opt
 	return nil
 }
 
-// Notifier implements paysync.Notifier: it stores one delivery per
-// endpoint (the body stays in the database) and queues each by id.
+// Notifier turns notifications (the outbox rows written with the changes
+// they announce) into deliveries, one per endpoint of the organization, and
+// queues each by id; the body stays in the database.
 type Notifier struct {
-	Store paysync.NotifyStore
-	Queue *Queue
+	Store  paysync.Store
+	Outbox paysync.NotifyStore
+	Queue  *Queue
 	// Render is the customer object client webhooks carry: Lago's customer.
 	Render func(*paysync.Customer) any
 	// MaxRetry bounds the attempts at one endpoint before the delivery is
@@ -70,39 +72,47 @@ type Notifier struct {
 
 var _ paysync.Notifier = (*Notifier)(nil)
 
-// Notify implements paysync.Notifier with Lago's envelope.
+// Notify implements paysync.Notifier for announcements that change no
+// other state (a checkout URL): record the notification, then deliver it.
 func (n *Notifier) Notify(ctx context.Context, c *paysync.Customer, webhookType, checkoutURL string) error {
-	endpoints, err := n.Store.WebhookEndpoints(ctx, c.OrganizationID)
-	if err != nil || len(endpoints) == 0 {
+	note := &paysync.Notification{OrganizationID: c.OrganizationID, CustomerID: c.ID, WebhookType: webhookType, CheckoutURL: checkoutURL}
+	if err := n.Outbox.AddNotification(ctx, note); err != nil {
 		return err
 	}
-	objectType, object := "customer", n.Render(c)
-	if l := c.Link; l != nil {
-		ref := map[string]any{
-			"lago_customer_id": c.ID, "external_customer_id": c.ExternalID,
-			"payment_provider": l.Provider, "payment_provider_code": l.ConnectionCode,
-		}
-		switch webhookType {
-		case paysync.EventPaymentProviderError:
-			objectType, object = "payment_provider_customer_error", ref
-			ref["provider_error"] = providerError(l.LastError)
-		case paysync.EventCheckoutURLGenerated:
-			objectType, object = "payment_provider_customer_checkout_url", ref
-			ref["checkout_url"] = checkoutURL
-		}
-	}
-	body, err := json.Marshal(map[string]any{
-		"webhook_type": webhookType, "object_type": objectType,
-		"organization_id": c.OrganizationID, objectType: object,
-	})
+	return n.Flush(ctx, note.ID)
+}
+
+// FlushCustomer delivers the customer's pending notifications.
+func (n *Notifier) FlushCustomer(ctx context.Context, customerID string) error {
+	ids, err := n.Outbox.CustomerNotifications(ctx, customerID)
 	if err != nil {
 		return err
 	}
-	ds := make([]*paysync.Delivery, 0, len(endpoints))
-	for _, e := range endpoints {
-		ds = append(ds, &paysync.Delivery{OrganizationID: c.OrganizationID, EndpointID: e.ID, URL: e.URL, WebhookType: webhookType, Body: body})
+	for _, id := range ids {
+		if err := n.Flush(ctx, id); err != nil {
+			return err
+		}
 	}
-	if err := n.Store.AddDeliveries(ctx, ds); err != nil {
+	return nil
+}
+
+// Flush makes the deliveries of one notification, in Lago's envelope and
+// with the customer as it is now, and queues them. A notification already
+// flushed (by another process, or before a crash) is left alone.
+func (n *Notifier) Flush(ctx context.Context, id string) error {
+	note, err := n.Outbox.Notification(ctx, id)
+	if paysync.ErrorCode(err) == paysync.ENOTFOUND {
+		return nil
+	}
+	if err != nil || note.ProcessedAt != nil {
+		return err
+	}
+	ds, err := n.deliveries(ctx, note)
+	if err != nil {
+		return err
+	}
+	fresh, err := n.Outbox.DeliverNotification(ctx, id, ds)
+	if err != nil || !fresh {
 		return err
 	}
 	var firstErr error
@@ -114,6 +124,49 @@ func (n *Notifier) Notify(ctx context.Context, c *paysync.Customer, webhookType,
 		}
 	}
 	return firstErr
+}
+
+// deliveries renders one notification for each of the organization's
+// endpoints; none when it has none, or the customer is gone.
+func (n *Notifier) deliveries(ctx context.Context, note *paysync.Notification) ([]*paysync.Delivery, error) {
+	endpoints, err := n.Outbox.WebhookEndpoints(ctx, note.OrganizationID)
+	if err != nil || len(endpoints) == 0 {
+		return nil, err
+	}
+	c, err := n.Store.Customer(ctx, note.OrganizationID, paysync.CustomerKey{ID: note.CustomerID})
+	if paysync.ErrorCode(err) == paysync.ENOTFOUND {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	objectType, object := "customer", n.Render(c)
+	if l := c.Link; l != nil {
+		ref := map[string]any{
+			"lago_customer_id": c.ID, "external_customer_id": c.ExternalID,
+			"payment_provider": l.Provider, "payment_provider_code": l.ConnectionCode,
+		}
+		switch note.WebhookType {
+		case paysync.EventPaymentProviderError:
+			objectType, object = "payment_provider_customer_error", ref
+			ref["provider_error"] = providerError(l.LastError)
+		case paysync.EventCheckoutURLGenerated:
+			objectType, object = "payment_provider_customer_checkout_url", ref
+			ref["checkout_url"] = note.CheckoutURL
+		}
+	}
+	body, err := json.Marshal(map[string]any{
+		"webhook_type": note.WebhookType, "object_type": objectType,
+		"organization_id": c.OrganizationID, objectType: object,
+	})
+	if err != nil {
+		return nil, err
+	}
+	ds := make([]*paysync.Delivery, 0, len(endpoints))
+	for _, e := range endpoints {
+		ds = append(ds, &paysync.Delivery{OrganizationID: c.OrganizationID, EndpointID: e.ID, URL: e.URL, WebhookType: note.WebhookType, Body: body})
+	}
+	return ds, nil
 }
 
 func providerError(pe *paysync.ProviderError) map[string]any {

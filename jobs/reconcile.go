@@ -23,8 +23,11 @@ type Reconciler struct {
 	RefreshEvery time.Duration
 	// WebhookMaxRetry is the retry budget of re-queued client deliveries.
 	WebhookMaxRetry int
-	Queue           *Queue
-	Logger          *slog.Logger
+	// Notifier delivers notifications left undelivered (a crash right
+	// after the change they announce committed).
+	Notifier *Notifier
+	Queue    *Queue
+	Logger   *slog.Logger
 	// Interval between passes; After is how long a link must have been
 	// pending before a pass touches it.
 	Interval time.Duration
@@ -71,6 +74,17 @@ func (r *Reconciler) Pass(ctx context.Context, before time.Time) (int, error) {
 	for _, id := range events {
 		if err := r.Queue.EnqueueInbox(ctx, id); err != nil {
 			return n, err
+		}
+	}
+	if r.Notifier != nil {
+		notes, err := r.Notify.PendingNotifications(ctx, before, r.batch())
+		if err != nil {
+			return n, err
+		}
+		for _, id := range notes {
+			if err := r.Notifier.Flush(ctx, id); err != nil {
+				return n, err
+			}
 		}
 	}
 	deliveries, err := r.Notify.UnsentDeliveries(ctx, before, r.batch())

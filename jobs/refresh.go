@@ -20,7 +20,7 @@ type Refresher struct {
 	Store       paysync.Store
 	Notify      paysync.NotifyStore
 	Connections paysync.Connections
-	Notifier    paysync.Notifier
+	Notifier    *Notifier
 	Logger      *slog.Logger
 }
 
@@ -140,26 +140,15 @@ func (r *Refresher) refresh(ctx context.Context, c *paysync.Customer) error {
 		st = paysync.CustomerStatus{} // deleted at the provider: nothing to charge
 	}
 	changed, err := r.Notify.RecordPaymentMethod(ctx, l.ID, l.ProviderCustomerID, st.HasPaymentMethod, checkedAt)
-	if err != nil || !changed {
+	if err != nil || !changed || r.Notifier == nil {
 		return err
 	}
-	r.notify(ctx, c.OrganizationID, c.ID, paysync.EventPaymentMethodUpdated, "")
+	// The flip was recorded with its notification; deliver it now, or the
+	// reconciler will.
+	if err := r.Notifier.FlushCustomer(ctx, c.ID); err != nil {
+		r.Logger.Warn("client webhook not delivered yet; the reconciler will", "customer_id", c.ID, "err", err)
+	}
 	return nil
-}
-
-// notify reloads the customer and sends a client webhook; failures are
-// logged, never returned: the provider work they follow is done.
-func (r *Refresher) notify(ctx context.Context, orgID, customerID, webhookType, url string) {
-	if r.Notifier == nil {
-		return
-	}
-	c, err := r.Store.Customer(ctx, orgID, paysync.CustomerKey{ID: customerID})
-	if err == nil {
-		err = r.Notifier.Notify(ctx, c, webhookType, url)
-	}
-	if err != nil {
-		r.Logger.Warn("client webhook not queued", "customer_id", customerID, "webhook_type", webhookType, "err", err)
-	}
 }
 
 // skipPermanent marks permanent provider errors so that asynq archives

@@ -16,9 +16,9 @@ import (
 type Syncer struct {
 	Store       paysync.Store
 	Connections paysync.Connections
-	// Notifier, when set, announces created customers and permanent
-	// failures to the organization's webhook endpoints.
-	Notifier paysync.Notifier
+	// Notifier, when set, delivers the notifications recorded with the
+	// outcomes (created customers, permanent failures) right away.
+	Notifier *Notifier
 	// Queue, when set, takes the setup-link task of connections that
 	// generate one on creation.
 	Queue  *Queue
@@ -97,6 +97,7 @@ func (s *Syncer) record(ctx context.Context, c *paysync.Customer, ref paysync.Li
 	// failed it.
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
+	r.Notify = webhookFor(c.Link, r)
 	applied, err := s.Store.RecordSync(ctx, ref, r)
 	if err != nil {
 		return fmt.Errorf("record sync of link %s: %w", ref.ID, err)
@@ -112,38 +113,36 @@ func (s *Syncer) record(ctx context.Context, c *paysync.Customer, ref paysync.Li
 	return nil
 }
 
-// announce sends the client webhook of a sync outcome, and queues the
-// setup link of connections that want one. Failures are logged: the
-// provider work is done and stored.
+// webhookFor is the client webhook a sync outcome announces, "" for none.
+// It is recorded with the outcome, in one transaction.
+func webhookFor(l *paysync.ProviderLink, r paysync.SyncResult) string {
+	switch {
+	case r.State == paysync.SyncSynced && l.LinkOnly && r.HasPaymentMethod != l.HasPaymentMethod:
+		// A re-sync read a change the webhooks had not told.
+		return paysync.EventPaymentMethodUpdated
+	case r.State == paysync.SyncSynced && !l.LinkOnly:
+		return paysync.EventPaymentProviderCreated
+	case r.State == paysync.SyncFailed:
+		return paysync.EventPaymentProviderError
+	}
+	return ""
+}
+
+// announce delivers the notification recorded with the outcome, and queues
+// the setup link of connections that want one. Failures are logged: the
+// notification is stored, and the reconciler delivers what is left.
 func (s *Syncer) announce(ctx context.Context, c *paysync.Customer, r paysync.SyncResult) {
 	l := c.Link
-	state := r.State
-	var webhookType string
-	switch {
-	case state == paysync.SyncSynced && l.LinkOnly && r.HasPaymentMethod != l.HasPaymentMethod:
-		// A re-sync read a change the webhooks had not told.
-		webhookType = paysync.EventPaymentMethodUpdated
-	case state == paysync.SyncSynced && !l.LinkOnly:
-		webhookType = paysync.EventPaymentProviderCreated
-		if s.Queue != nil && s.setupLinkOnCreate(c) {
-			if err := s.Queue.EnqueueSetupLink(ctx, l.Ref()); err != nil {
-				s.Logger.Warn("setup link not queued", "link_id", l.ID, "err", err)
-			}
+	if r.Notify == paysync.EventPaymentProviderCreated && s.Queue != nil && s.setupLinkOnCreate(c) {
+		if err := s.Queue.EnqueueSetupLink(ctx, l.Ref()); err != nil {
+			s.Logger.Warn("setup link not queued", "link_id", l.ID, "err", err)
 		}
-	case state == paysync.SyncFailed:
-		webhookType = paysync.EventPaymentProviderError
-	default:
+	}
+	if s.Notifier == nil || r.Notify == "" {
 		return
 	}
-	if s.Notifier == nil {
-		return
-	}
-	fresh, err := s.Store.Customer(ctx, c.OrganizationID, paysync.CustomerKey{ID: c.ID})
-	if err == nil {
-		err = s.Notifier.Notify(ctx, fresh, webhookType, "")
-	}
-	if err != nil {
-		s.Logger.Warn("client webhook not queued", "customer_id", c.ID, "webhook_type", webhookType, "err", err)
+	if err := s.Notifier.FlushCustomer(ctx, c.ID); err != nil {
+		s.Logger.Warn("client webhook not delivered yet; the reconciler will", "customer_id", c.ID, "webhook_type", r.Notify, "err", err)
 	}
 }
 

@@ -83,6 +83,7 @@ type (
 	inboxEvent      = paysync.InboxEvent
 	webhookEndpoint = paysync.WebhookEndpoint
 	delivery        = paysync.Delivery
+	notification    = paysync.Notification
 )
 
 // inboxFields are the columns of inbox_events, in INSERT order.
@@ -123,12 +124,24 @@ var deliveryFields = []field[delivery]{
 	timestamp("created_at", func(d *delivery) *time.Time { return &d.CreatedAt }),
 }
 
+// notificationFields are the columns of notifications, in INSERT order.
+var notificationFields = []field[notification]{
+	plain("id", func(n *notification) *string { return &n.ID }),
+	plain("organization_id", func(n *notification) *string { return &n.OrganizationID }),
+	plain("customer_id", func(n *notification) *string { return &n.CustomerID }),
+	plain("webhook_type", func(n *notification) *string { return &n.WebhookType }),
+	plain("checkout_url", func(n *notification) *string { return &n.CheckoutURL }),
+	timestamp("created_at", func(n *notification) *time.Time { return &n.CreatedAt }),
+	optTime("processed_at", func(n *notification) **time.Time { return &n.ProcessedAt }),
+}
+
 var (
-	customerColumns = names(customerFields)
-	linkColumns     = names(linkFields)
-	inboxColumns    = names(inboxFields)
-	endpointColumns = names(endpointFields)
-	deliveryColumns = names(deliveryFields)
+	notificationColumns = names(notificationFields)
+	customerColumns     = names(customerFields)
+	linkColumns         = names(linkFields)
+	inboxColumns        = names(inboxFields)
+	endpointColumns     = names(endpointFields)
+	deliveryColumns     = names(deliveryFields)
 )
 
 // unchanged reports whether two rows of values store the same data, leaving

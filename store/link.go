@@ -32,13 +32,29 @@ func (db *DB) RecordSync(ctx context.Context, ref paysync.LinkRef, r paysync.Syn
 		// The same encoding as the last_error column of linkFields.
 		lastError = lastErrorField.value(&paysync.ProviderLink{LastError: r.Error})
 	}
-	res, err := db.rw.ExecContext(ctx, recordSync, ref.ID, ref.Generation, string(r.State), r.ProviderCustomerID,
-		r.HasPaymentMethod, lastError, now())
-	if err != nil {
-		return false, err
+	args := []any{ref.ID, ref.Generation, string(r.State), r.ProviderCustomerID, r.HasPaymentMethod, lastError, now()}
+	if r.Notify == "" {
+		res, err := db.rw.ExecContext(ctx, recordSync, args...)
+		if err != nil {
+			return false, err
+		}
+		n, err := res.RowsAffected()
+		return n > 0, err
 	}
-	n, err := res.RowsAffected()
-	return n > 0, err
+	var applied bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, recordSync, args...)
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil || n == 0 {
+			return err
+		}
+		applied = true
+		return notifyLink(ctx, tx, ref.ID, r.Notify)
+	})
+	return applied, err
 }
 
 var lastErrorField = func() field[link] {
@@ -132,8 +148,14 @@ func (db *DB) RecordPaymentMethod(ctx context.Context, linkID, providerCustomerI
 			return err
 		}
 		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
 		changed = n > 0 && old != has
-		return err
+		if changed {
+			return notifyLink(ctx, tx, linkID, paysync.EventPaymentMethodUpdated)
+		}
+		return nil
 	})
 	if err != nil {
 		return false, err

@@ -217,6 +217,13 @@ func (db *DB) AddDeliveries(ctx context.Context, ds []*paysync.Delivery) error {
 	if len(ds) == 0 {
 		return nil
 	}
+	prepareDeliveries(ds)
+	return db.inTx(ctx, func(tx *sql.Tx) error { return insertDeliveries(ctx, tx, ds) })
+}
+
+// prepareDeliveries fills ids and times, and normalises what the columns
+// would change, so that the values read back equal.
+func prepareDeliveries(ds []*paysync.Delivery) {
 	t := now()
 	for _, d := range ds {
 		if d.ID == "" {
@@ -235,14 +242,15 @@ func (db *DB) AddDeliveries(ctx context.Context, ds []*paysync.Delivery) error {
 		}
 		d.LastError = errorText(d.LastError, maxLastError)
 	}
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		for _, d := range ds {
-			if _, err := tx.ExecContext(ctx, insertDelivery, values(deliveryFields, d)...); err != nil {
-				return fmt.Errorf("store: insert delivery: %w", err)
-			}
+}
+
+func insertDeliveries(ctx context.Context, tx *sql.Tx, ds []*paysync.Delivery) error {
+	for _, d := range ds {
+		if _, err := tx.ExecContext(ctx, insertDelivery, values(deliveryFields, d)...); err != nil {
+			return fmt.Errorf("store: insert delivery: %w", err)
 		}
-		return nil
-	})
+	}
+	return nil
 }
 
 func deliveryNotFound() error {

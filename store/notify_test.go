@@ -693,3 +693,80 @@ func TestUnsentDeliveries(t *testing.T) {
 		}
 	})
 }
+
+// Notifications are written in the transaction of the change they
+// announce, and turned into deliveries exactly once.
+func TestNotificationOutbox(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		c := pendingCustomer(t, db, "ext-note", time.Now())
+		ref := c.Link.Ref()
+
+		stale := paysync.LinkRef{ID: ref.ID, Generation: ref.Generation + 7}
+		if ok, err := db.RecordSync(ctx, stale, paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: "cus_x",
+			Notify: paysync.EventPaymentProviderCreated}); err != nil || ok {
+			t.Fatalf("stale result: %v, %v", ok, err)
+		}
+		if ids, _ := db.CustomerNotifications(ctx, c.ID); len(ids) != 0 {
+			t.Fatalf("a result not applied recorded a notification: %v", ids)
+		}
+		if ok, err := db.RecordSync(ctx, ref, paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: "cus_x",
+			Notify: paysync.EventPaymentProviderCreated}); err != nil || !ok {
+			t.Fatalf("result: %v, %v", ok, err)
+		}
+		if changed, err := db.RecordPaymentMethod(ctx, c.Link.ID, "cus_x", true, time.Now()); err != nil || !changed {
+			t.Fatalf("flip: %v, %v", changed, err)
+		}
+		ids, err := db.CustomerNotifications(ctx, c.ID)
+		if err != nil || len(ids) != 2 {
+			t.Fatalf("notifications: %v, %v", ids, err)
+		}
+		var types []string
+		for _, id := range ids {
+			n, err := db.Notification(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n.CustomerID != c.ID || n.OrganizationID != c.OrganizationID || n.ProcessedAt != nil {
+				t.Fatalf("notification %+v", n)
+			}
+			types = append(types, n.WebhookType)
+		}
+		if !reflect.DeepEqual(types, []string{paysync.EventPaymentProviderCreated, paysync.EventPaymentMethodUpdated}) {
+			t.Fatalf("types %v", types)
+		}
+		if pending, _ := db.PendingNotifications(ctx, time.Now().Add(time.Second), 10); !reflect.DeepEqual(pending, ids) {
+			t.Fatalf("pending %v, want %v", pending, ids)
+		}
+
+		d := &paysync.Delivery{OrganizationID: c.OrganizationID, EndpointID: "ep", URL: "https://a.example/hook", WebhookType: types[0], Body: []byte("{}")}
+		if ok, err := db.DeliverNotification(ctx, ids[0], []*paysync.Delivery{d}); err != nil || !ok {
+			t.Fatalf("deliver: %v, %v", ok, err)
+		}
+		again := &paysync.Delivery{OrganizationID: c.OrganizationID, EndpointID: "ep", URL: "https://a.example/hook", WebhookType: types[0]}
+		if ok, err := db.DeliverNotification(ctx, ids[0], []*paysync.Delivery{again}); err != nil || ok {
+			t.Fatalf("second deliver: %v, %v", ok, err)
+		}
+		if _, err := db.Delivery(ctx, again.ID); paysync.ErrorCode(err) != paysync.ENOTFOUND {
+			t.Fatalf("a second flush stored a delivery: %v", err)
+		}
+		if got, err := db.Delivery(ctx, d.ID); err != nil || got.URL != d.URL {
+			t.Fatalf("delivery: %+v, %v", got, err)
+		}
+		if rest, _ := db.CustomerNotifications(ctx, c.ID); !reflect.DeepEqual(rest, ids[1:]) {
+			t.Fatalf("after one delivered: %v", rest)
+		}
+
+		checkout := &paysync.Notification{OrganizationID: c.OrganizationID, CustomerID: c.ID,
+			WebhookType: paysync.EventCheckoutURLGenerated, CheckoutURL: "https://pay.example/x"}
+		if err := db.AddNotification(ctx, checkout); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := db.Notification(ctx, checkout.ID); err != nil || got.CheckoutURL != checkout.CheckoutURL {
+			t.Fatalf("checkout notification: %+v, %v", got, err)
+		}
+		if _, err := db.Notification(ctx, "missing"); paysync.ErrorCode(err) != paysync.ENOTFOUND {
+			t.Fatalf("missing: %v", err)
+		}
+	})
+}

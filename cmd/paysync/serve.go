@@ -78,7 +78,7 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}
 		defer srv.Shutdown()
 		rec := &jobs.Reconciler{Store: a.DB, Notify: a.DB, Queue: a.Queue, Logger: log,
-			Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter, RefreshEvery: cfg.RefreshInterval, WebhookMaxRetry: cfg.WebhookMaxRetry}
+			Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter, RefreshEvery: cfg.RefreshInterval, WebhookMaxRetry: cfg.WebhookMaxRetry, Notifier: a.Notifier}
 		var startedAt time.Time
 		if a.EmbeddedRedis != nil {
 			startedAt = a.StartedAt // a fresh in-process Redis has lost every queued task

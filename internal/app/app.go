@@ -113,7 +113,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 	client := asynq.NewClientFromRedisClient(a.Redis)
 	inspector := asynq.NewInspectorFromRedisClient(a.Redis)
 	a.Queue = &jobs.Queue{Client: client, Inspector: inspector, Options: jobOpts}
-	a.Notifier = &jobs.Notifier{Store: a.DB, Queue: a.Queue, Render: api.LagoCustomer, MaxRetry: cfg.WebhookMaxRetry}
+	a.Notifier = &jobs.Notifier{Store: a.DB, Outbox: a.DB, Queue: a.Queue, Render: api.LagoCustomer, MaxRetry: cfg.WebhookMaxRetry}
 	a.Syncer = &jobs.Syncer{Store: a.DB, Connections: a.Registry, Notifier: a.Notifier, Queue: a.Queue, Logger: log}
 	a.Service = &paysync.Service{
 		Store: a.DB, Connections: a.Registry, Queue: a.Queue, Syncer: a.Syncer,
