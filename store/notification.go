@@ -15,10 +15,12 @@ var insertNotification = "INSERT INTO notifications (" + strings.Join(notificati
 	placeholders(1, len(notificationColumns)) + ")"
 
 // notifyLink records a notification about the customer of a link, inside
-// the transaction of the change it announces.
+// the transaction of the change it announces — if its organization has a
+// webhook endpoint at all: an endpoint added later is told of later changes.
 func notifyLink(ctx context.Context, tx *sql.Tx, linkID, webhookType string) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO notifications (id, organization_id, customer_id, webhook_type, checkout_url, created_at)
-		SELECT $1, organization_id, customer_id, $2, '', $3 FROM provider_links WHERE id = $4`,
+		SELECT $1, l.organization_id, l.customer_id, $2, '', $3 FROM provider_links l WHERE l.id = $4
+		AND EXISTS (SELECT 1 FROM webhook_endpoints e WHERE e.organization_id = l.organization_id)`,
 		newID(), webhookType, now(), linkID)
 	if err != nil {
 		return fmt.Errorf("store: record notification: %w", err)

@@ -699,6 +699,19 @@ func TestUnsentDeliveries(t *testing.T) {
 func TestNotificationOutbox(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
+		// An organization without endpoints records nothing to deliver.
+		quiet := pendingCustomer(t, db, "ext-quiet", time.Now())
+		if ok, err := db.RecordSync(ctx, quiet.Link.Ref(), paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: "cus_q",
+			Notify: paysync.EventPaymentProviderCreated}); err != nil || !ok {
+			t.Fatalf("result: %v, %v", ok, err)
+		}
+		if ids, _ := db.CustomerNotifications(ctx, quiet.ID); len(ids) != 0 {
+			t.Fatalf("notifications without an endpoint: %v", ids)
+		}
+		if err := db.AddWebhookEndpoint(ctx, &paysync.WebhookEndpoint{OrganizationID: quiet.OrganizationID, URL: "https://a.example/hook"}); err != nil {
+			t.Fatal(err)
+		}
+
 		c := pendingCustomer(t, db, "ext-note", time.Now())
 		ref := c.Link.Ref()
 
