@@ -34,27 +34,11 @@ const flexpriceSeed = `{
   "name": "Acme Robotics Pvt Ltd"
 }`
 
-// flexpriceDo sends a request authenticated the Flexprice way (x-api-key).
+// flexpriceDo sends a request authenticated the Flexprice way (x-api-key),
+// none when key is "".
 func (h *harness) flexpriceDo(method, path, key string, body io.Reader) response {
 	h.t.Helper()
-	req, err := http.NewRequest(method, h.url+path, body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if key != "" {
-		req.Header.Set("x-api-key", key)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
+	return h.request(method, path, withHeader("x-api-key", key), body)
 }
 
 func (h *harness) flexpriceCreate(body string) response {

@@ -210,14 +210,15 @@ func (r response) json(t *testing.T) map[string]any {
 	return v
 }
 
-func (h *harness) do(method, path, key string, body io.Reader) response {
+// request sends a request with the credentials auth sets (none when nil).
+func (h *harness) request(method, path string, auth func(*http.Request), body io.Reader) response {
 	h.t.Helper()
 	req, err := http.NewRequest(method, h.url+path, body)
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	if key != "" {
-		req.Header.Set("Authorization", "Bearer "+key)
+	if auth != nil {
+		auth(req)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -230,6 +231,25 @@ func (h *harness) do(method, path, key string, body io.Reader) response {
 		h.t.Fatal(err)
 	}
 	return response{status: resp.StatusCode, header: resp.Header, body: b}
+}
+
+// withHeader sets one header when value is not empty.
+func withHeader(name, value string) func(*http.Request) {
+	return func(r *http.Request) {
+		if value != "" {
+			r.Header.Set(name, value)
+		}
+	}
+}
+
+// do sends a request authenticated the Lago way (Bearer), none when key is "".
+func (h *harness) do(method, path, key string, body io.Reader) response {
+	h.t.Helper()
+	bearer := ""
+	if key != "" {
+		bearer = "Bearer " + key
+	}
+	return h.request(method, path, withHeader("Authorization", bearer), body)
 }
 
 func (h *harness) post(body string) response {

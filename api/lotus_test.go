@@ -66,37 +66,14 @@ func withAPIKey(key string) func(*http.Request) {
 	return func(r *http.Request) { r.Header.Set("X-API-KEY", key) }
 }
 
-// lotusRequest sends a request with the credentials auth sets (none when nil).
-func (h *harness) lotusRequest(method, path string, auth func(*http.Request), body io.Reader) response {
-	h.t.Helper()
-	req, err := http.NewRequest(method, h.url+path, body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	if auth != nil {
-		auth(req)
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		h.t.Fatal(err)
-	}
-	return response{status: resp.StatusCode, header: resp.Header, body: b}
-}
-
 func (h *harness) lotusPost(body string) response {
 	h.t.Helper()
-	return h.lotusRequest("POST", "/api/customers/", withToken(h.key), strings.NewReader(body))
+	return h.request("POST", "/api/customers/", withToken(h.key), strings.NewReader(body))
 }
 
 func (h *harness) lotusGet(path string) response {
 	h.t.Helper()
-	return h.lotusRequest("GET", path, withToken(h.key), nil)
+	return h.request("GET", path, withToken(h.key), nil)
 }
 
 func TestLotusSeedRequest(t *testing.T) {
@@ -261,7 +238,7 @@ func TestLotusAuthentication(t *testing.T) {
 				if path == "/api/customers/x/" {
 					method = "GET"
 				}
-				r := h.lotusRequest(method, path, tt.auth, strings.NewReader(`{"customer_id":"c1","email":"c1@example.com"}`))
+				r := h.request(method, path, tt.auth, strings.NewReader(`{"customer_id":"c1","email":"c1@example.com"}`))
 				wantStatus(t, r, http.StatusUnauthorized)
 				jsonEqual(t, r.body, tt.want)
 				if got := r.header.Get("WWW-Authenticate"); got != "Token" {
@@ -277,9 +254,9 @@ func TestLotusAuthentication(t *testing.T) {
 	// Both of Lotus's schemes work; the Token scheme is case-insensitive.
 	for i, auth := range []func(*http.Request){withToken(h.key), withAPIKey(h.key), header("Authorization", "token "+h.key)} {
 		body := fmt.Sprintf(`{"customer_id":"c%d","email":"c%d@example.com"}`, i, i)
-		r := h.lotusRequest("POST", "/api/customers/", auth, strings.NewReader(body))
+		r := h.request("POST", "/api/customers/", auth, strings.NewReader(body))
 		wantStatus(t, r, http.StatusCreated)
-		wantStatus(t, h.lotusRequest("GET", fmt.Sprintf("/api/customers/c%d/", i), auth, nil), http.StatusOK)
+		wantStatus(t, h.request("GET", fmt.Sprintf("/api/customers/c%d/", i), auth, nil), http.StatusOK)
 	}
 }
 
@@ -451,7 +428,7 @@ func TestLotusBadBodies(t *testing.T) {
 	big := `{"customer_id":"big","email":"big@example.com","customer_name":"` + strings.Repeat("a", 1<<20) + `"}`
 	// With a Content-Length, and chunked (no length known up front).
 	for _, body := range []io.Reader{strings.NewReader(big), io.MultiReader(strings.NewReader(big))} {
-		r := h.lotusRequest("POST", "/api/customers/", withToken(h.key), body)
+		r := h.request("POST", "/api/customers/", withToken(h.key), body)
 		wantStatus(t, r, http.StatusRequestEntityTooLarge)
 		jsonEqual(t, r.body, `{"type":"`+lotusClientErrorType+`","detail":"the request body is larger than 1 MiB","title":"payload_too_large"}`)
 	}
@@ -460,7 +437,7 @@ func TestLotusBadBodies(t *testing.T) {
 	}
 	// Just under the limit is fine as far as size goes.
 	ok := `{"customer_id":"ok","email":"ok@example.com","properties":{"notes":"` + strings.Repeat("a", 1<<19) + `"}}`
-	wantStatus(t, h.lotusRequest("POST", "/api/customers/", withToken(h.key), bytes.NewReader([]byte(ok))), http.StatusCreated)
+	wantStatus(t, h.request("POST", "/api/customers/", withToken(h.key), bytes.NewReader([]byte(ok))), http.StatusCreated)
 }
 
 func TestLotusProviderModes(t *testing.T) {
@@ -560,7 +537,7 @@ func TestLotusGetListDelete(t *testing.T) {
 
 	wantStatus(t, h.lotusPost(`{"customer_id":"first","email":"first@example.com","customer_name":"First"}`), http.StatusCreated)
 	// Without the trailing slash too.
-	wantStatus(t, h.lotusRequest("POST", "/api/customers", withToken(h.key), strings.NewReader(`{"customer_id":"team/2","email":"second@example.com"}`)), http.StatusCreated)
+	wantStatus(t, h.request("POST", "/api/customers", withToken(h.key), strings.NewReader(`{"customer_id":"team/2","email":"second@example.com"}`)), http.StatusCreated)
 
 	list := h.lotusGet("/api/customers/")
 	wantStatus(t, list, http.StatusOK)
@@ -578,7 +555,7 @@ func TestLotusGetListDelete(t *testing.T) {
 	// An id with a slash, escaped in the path.
 	wantStatus(t, h.lotusGet("/api/customers/team%2F2/"), http.StatusOK)
 
-	del := h.lotusRequest("POST", "/api/customers/first/delete/", withToken(h.key), nil)
+	del := h.request("POST", "/api/customers/first/delete/", withToken(h.key), nil)
 	wantStatus(t, del, http.StatusOK)
 	b := del.json(t)
 	deleted, err := time.Parse(time.RFC3339Nano, fmt.Sprint(b["deleted"]))
@@ -592,7 +569,7 @@ func TestLotusGetListDelete(t *testing.T) {
 	notFound := `{"type":"` + lotusClientErrorType + `","detail":"Not found.","title":"not_found"}`
 	for _, r := range []response{
 		h.lotusGet("/api/customers/first/"),
-		h.lotusRequest("POST", "/api/customers/first/delete/", withToken(h.key), nil),
+		h.request("POST", "/api/customers/first/delete/", withToken(h.key), nil),
 		h.lotusGet("/api/customers/nobody/"),
 	} {
 		wantStatus(t, r, http.StatusNotFound)
@@ -602,7 +579,7 @@ func TestLotusGetListDelete(t *testing.T) {
 		t.Fatalf("%d customers after one delete, want 1", n)
 	}
 	// Lotus's other customer routes are not served: 404 in its shape, before authentication.
-	r := h.lotusRequest("GET", "/api/customers/team%2F2/cost_analysis/", nil, nil)
+	r := h.request("GET", "/api/customers/team%2F2/cost_analysis/", nil, nil)
 	wantStatus(t, r, http.StatusNotFound)
 	jsonEqual(t, r.body, notFound)
 }
@@ -639,18 +616,18 @@ func TestLotusTenantIsolation(t *testing.T) {
 		_, other := h.newOrganization("globex")
 		notFound := `{"type":"` + lotusClientErrorType + `","detail":"Not found.","title":"not_found"}`
 		for _, r := range []response{
-			h.lotusRequest("GET", "/api/customers/shared/", withToken(other), nil),
-			h.lotusRequest("POST", "/api/customers/shared/delete/", withAPIKey(other), nil),
+			h.request("GET", "/api/customers/shared/", withToken(other), nil),
+			h.request("POST", "/api/customers/shared/delete/", withAPIKey(other), nil),
 		} {
 			wantStatus(t, r, http.StatusNotFound)
 			jsonEqual(t, r.body, notFound)
 		}
-		r := h.lotusRequest("GET", "/api/customers/", withToken(other), nil)
+		r := h.request("GET", "/api/customers/", withToken(other), nil)
 		wantStatus(t, r, http.StatusOK)
 		jsonEqual(t, r.body, `[]`)
 
 		// The same id and email in the other organization are another customer.
-		r = h.lotusRequest("POST", "/api/customers/", withToken(other), strings.NewReader(`{"customer_id":"shared","email":"shared@acme.example","customer_name":"Org B"}`))
+		r = h.request("POST", "/api/customers/", withToken(other), strings.NewReader(`{"customer_id":"shared","email":"shared@acme.example","customer_name":"Org B"}`))
 		wantStatus(t, r, http.StatusCreated)
 		if name := path(h.lotusGet("/api/customers/shared/").json(t), "customer_name"); name != "Org A" {
 			t.Fatalf("org A's customer reads %v", name)
