@@ -17,9 +17,9 @@ import (
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/internal/testenv"
 	"github.com/paysync/paysync/providers"
-	"github.com/paysync/paysync/providers/fault"
 	"github.com/paysync/paysync/providers/stripe"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 	"github.com/paysync/paysync/store"
 )
 

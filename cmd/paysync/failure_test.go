@@ -16,8 +16,8 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/paysync/paysync/internal/testenv"
-	"github.com/paysync/paysync/providers/fault"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 func doJSONForm(t *testing.T, u string, form url.Values) (int, map[string]any) {

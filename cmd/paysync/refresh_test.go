@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 // Each provider, through the whole service: retryable failures are retried

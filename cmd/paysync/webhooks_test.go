@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/internal/testenv"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 // postWebhook sends a raw provider webhook to paysync.

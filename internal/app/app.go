@@ -25,13 +25,13 @@ import (
 	"github.com/paysync/paysync/jobs"
 	"github.com/paysync/paysync/providers"
 	"github.com/paysync/paysync/providers/adyen"
-	"github.com/paysync/paysync/providers/adyenemu"
 	"github.com/paysync/paysync/providers/braintree"
-	"github.com/paysync/paysync/providers/braintreeemu"
 	"github.com/paysync/paysync/providers/gocardless"
-	"github.com/paysync/paysync/providers/gocardlessemu"
 	"github.com/paysync/paysync/providers/stripe"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/adyenemu"
+	"github.com/paysync/paysync/sandbox/braintreeemu"
+	"github.com/paysync/paysync/sandbox/gocardlessemu"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 	"github.com/paysync/paysync/store"
 )
 

@@ -12,8 +12,8 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers/adyen"
-	"github.com/paysync/paysync/providers/adyenemu"
-	"github.com/paysync/paysync/providers/fault"
+	"github.com/paysync/paysync/sandbox/adyenemu"
+	"github.com/paysync/paysync/sandbox/fault"
 )
 
 const (

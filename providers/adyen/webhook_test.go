@@ -20,7 +20,7 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers/adyen"
-	"github.com/paysync/paysync/providers/adyenemu"
+	"github.com/paysync/paysync/sandbox/adyenemu"
 )
 
 // Test HMAC keys, hex as Adyen's Customer Area shows them.

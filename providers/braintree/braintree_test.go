@@ -20,8 +20,8 @@ import (
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers"
 	"github.com/paysync/paysync/providers/braintree"
-	"github.com/paysync/paysync/providers/braintreeemu"
-	"github.com/paysync/paysync/providers/fault"
+	"github.com/paysync/paysync/sandbox/braintreeemu"
+	"github.com/paysync/paysync/sandbox/fault"
 )
 
 func credentials() map[string]string {

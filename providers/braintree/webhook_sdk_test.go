@@ -14,7 +14,7 @@ import (
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/internal/testenv"
 	"github.com/paysync/paysync/providers/braintree"
-	"github.com/paysync/paysync/providers/braintreeemu"
+	"github.com/paysync/paysync/sandbox/braintreeemu"
 )
 
 type sdkNotification struct {

@@ -19,7 +19,7 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers/braintree"
-	"github.com/paysync/paysync/providers/braintreeemu"
+	"github.com/paysync/paysync/sandbox/braintreeemu"
 )
 
 // The test's own signing, written from Braintree's documented scheme and

@@ -15,7 +15,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/paysync/paysync"
-	"github.com/paysync/paysync/providers/gocardlessemu"
+	"github.com/paysync/paysync/sandbox/gocardlessemu"
 )
 
 // Endpoints of GoCardless's two environments.

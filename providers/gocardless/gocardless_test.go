@@ -12,9 +12,9 @@ import (
 	"time"
 
 	"github.com/paysync/paysync"
-	"github.com/paysync/paysync/providers/fault"
 	"github.com/paysync/paysync/providers/gocardless"
-	"github.com/paysync/paysync/providers/gocardlessemu"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/gocardlessemu"
 )
 
 const token = "sandbox_adapter_test"

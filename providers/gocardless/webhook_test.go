@@ -15,9 +15,9 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/internal/testenv"
-	"github.com/paysync/paysync/providers/fault"
 	"github.com/paysync/paysync/providers/gocardless"
-	"github.com/paysync/paysync/providers/gocardlessemu"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/gocardlessemu"
 )
 
 const whSecret = "whsec_adapter_test"

@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/paysync/paysync"
-	"github.com/paysync/paysync/providers/fault"
 	"github.com/paysync/paysync/providers/stripe"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 // lagging stands for Stripe's search index, which may show a new customer

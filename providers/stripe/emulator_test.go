@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/paysync/paysync"
-	"github.com/paysync/paysync/providers/fault"
 	"github.com/paysync/paysync/providers/stripe"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 // emulated starts an emulator and an adapter pointed at it.

@@ -18,7 +18,7 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 // Metadata keys the adapter writes on every customer it creates; the

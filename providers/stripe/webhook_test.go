@@ -19,7 +19,7 @@ import (
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/internal/testenv"
 	"github.com/paysync/paysync/providers/stripe"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 const whSecret = "whsec_adapterTestSecret"

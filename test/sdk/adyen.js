@@ -1,6 +1,6 @@
 // Drives paysync's Adyen emulator with the official Adyen Node library
 // (@adyen/api-library 32.1.0) and prints what the library parsed, as one
-// JSON object, for providers/adyenemu/sdk_test.go to check.
+// JSON object, for sandbox/adyenemu/sdk_test.go to check.
 //
 // Env: ADYEN_URL (the emulator, https: the library only speaks TLS; trust
 // its certificate with NODE_EXTRA_CA_CERTS), ADYEN_API_KEY,

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/paysync/paysync/internal/testenv"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 // TestNodeSDK drives the emulator with Stripe's official Node SDK: if the

@@ -13,7 +13,7 @@ import (
 
 	bt "github.com/braintree-go/braintree-go"
 
-	"github.com/paysync/paysync/providers/braintreeemu"
+	"github.com/paysync/paysync/sandbox/braintreeemu"
 )
 
 func serve(t *testing.T) (*braintreeemu.Emulator, *httptest.Server) {

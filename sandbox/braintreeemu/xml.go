@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paysync/paysync/providers/fault"
+	"github.com/paysync/paysync/sandbox/fault"
 )
 
 // xmlWriter renders XML the way Braintree's gateway does: two-space

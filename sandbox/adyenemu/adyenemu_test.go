@@ -10,7 +10,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/paysync/paysync/providers/adyenemu"
+	"github.com/paysync/paysync/sandbox/adyenemu"
 )
 
 type client struct {

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/internal/testenv"
-	"github.com/paysync/paysync/providers/adyenemu"
+	"github.com/paysync/paysync/sandbox/adyenemu"
 )
 
 // TestResponsesMatchAdyenSpec puts Prism in proxy mode between a client and

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/internal/testenv"
-	"github.com/paysync/paysync/providers/adyenemu"
+	"github.com/paysync/paysync/sandbox/adyenemu"
 )
 
 // TestOfficialNodeLibrary checks the emulator with Adyen's own Node

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/paysync/paysync/internal/testenv"
-	"github.com/paysync/paysync/providers/braintreeemu"
+	"github.com/paysync/paysync/sandbox/braintreeemu"
 )
 
 // TestNodeSDK checks the emulator against Braintree's official Node SDK

@@ -10,7 +10,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/paysync/paysync/providers/webhooksend"
+	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
 // SandboxWebhookSecret is the webhook endpoint secret of sandbox

@@ -15,7 +15,7 @@ import (
 	stripego "github.com/stripe/stripe-go/v76"
 	"github.com/stripe/stripe-go/v76/webhook"
 
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 const hookSecret = "whsec_emulatorTestSecret"

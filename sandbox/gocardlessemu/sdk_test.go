@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/paysync/paysync/internal/testenv"
-	"github.com/paysync/paysync/providers/gocardlessemu"
+	"github.com/paysync/paysync/sandbox/gocardlessemu"
 )
 
 // TestOfficialNodeSDK checks the emulator against GoCardless's own Node

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/paysync/paysync/providers/fault"
+	"github.com/paysync/paysync/sandbox/fault"
 )
 
 // apiError is Stripe's error object; status is the HTTP status it comes with.

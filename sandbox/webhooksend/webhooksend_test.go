@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paysync/paysync/providers/webhooksend"
+	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
 var policy = webhooksend.Policy{Name: "testemu", Attempts: 3, Backoff: 5 * time.Millisecond, Growth: 2}

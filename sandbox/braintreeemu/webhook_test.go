@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paysync/paysync/providers/braintreeemu"
+	"github.com/paysync/paysync/sandbox/braintreeemu"
 )
 
 // hookSink records what a webhook destination receives.

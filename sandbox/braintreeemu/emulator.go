@@ -37,8 +37,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paysync/paysync/providers/fault"
-	"github.com/paysync/paysync/providers/webhooksend"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
 // The only credentials the emulator accepts.

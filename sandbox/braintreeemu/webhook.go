@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paysync/paysync/providers/webhooksend"
+	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
 // Webhook kinds the emulator sends.

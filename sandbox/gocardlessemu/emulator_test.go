@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paysync/paysync/providers/gocardlessemu"
+	"github.com/paysync/paysync/sandbox/gocardlessemu"
 )
 
 const token = "sandbox_test_token"

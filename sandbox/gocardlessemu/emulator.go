@@ -18,8 +18,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paysync/paysync/providers/fault"
-	"github.com/paysync/paysync/providers/webhooksend"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
 // APIVersion is the only GoCardless-Version the emulator serves.

@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/paysync/paysync/providers/fault"
-	"github.com/paysync/paysync/providers/stripeemu"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 type client struct {

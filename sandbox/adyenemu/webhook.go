@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/paysync/paysync/providers/webhooksend"
+	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
 // SandboxWebhookSecret is the webhook HMAC key (hex, as Adyen's Customer

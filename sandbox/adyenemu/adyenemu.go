@@ -42,8 +42,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paysync/paysync/providers/fault"
-	"github.com/paysync/paysync/providers/webhooksend"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
 // Credentials New accepts; they match the adapter's sandbox defaults.

@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/paysync/paysync/providers/webhooksend"
+	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
 // SandboxWebhookSecret is the endpoint secret a sandbox connection that

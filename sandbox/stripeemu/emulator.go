@@ -27,8 +27,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/paysync/paysync/providers/fault"
-	"github.com/paysync/paysync/providers/webhooksend"
+	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
 // idempotencyTTL is how long Stripe remembers an idempotency key.

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/paysync/paysync/providers/gocardlessemu"
+	"github.com/paysync/paysync/sandbox/gocardlessemu"
 )
 
 const whSecret = "whsec_emulator_test"

@@ -16,7 +16,7 @@ import (
 	"github.com/adyen/adyen-go-api-library/v9/src/hmacvalidator"
 	adyenwebhook "github.com/adyen/adyen-go-api-library/v9/src/webhook"
 
-	"github.com/paysync/paysync/providers/adyenemu"
+	"github.com/paysync/paysync/sandbox/adyenemu"
 )
 
 const hookKey = "44782DEF547AAA06C910C43932B1EB0C71FC68D9D0C057550C48EC2ACF6BA056"
