@@ -1,6 +1,6 @@
 // Package providers holds the registry of provider connections: it builds
 // one adapter per connection, each behind its own client-side rate limiter,
-// and serves sandbox connections from in-process emulators.
+// and can serve a connection's base URL from an in-process http.Handler.
 package providers
 
 import (
@@ -41,9 +41,10 @@ var _ paysync.Connections = (*Registry)(nil)
 type Options struct {
 	// Transport is the base transport (http.DefaultTransport when nil).
 	Transport http.RoundTripper
-	// Sandbox serves sandbox connections in-process: one emulator handler
-	// per provider kind.
-	Sandbox map[paysync.ProviderKind]http.Handler
+	// InProcess serves, by base URL, the connections whose BaseURL is a key
+	// with that handler, without a network hop; the handler sees paths
+	// below the URL's path.
+	InProcess map[string]http.Handler
 }
 
 // NewRegistry builds an adapter for every connection. A connection whose
@@ -64,13 +65,8 @@ func NewRegistry(conns []paysync.Connection, factories map[paysync.ProviderKind]
 			return nil, fmt.Errorf("connection %s/%s: no adapter for provider %q", c.Provider, c.Code, c.Provider)
 		}
 		transport := base
-		if c.Sandbox {
-			h, ok := opt.Sandbox[c.Provider]
-			if !ok {
-				return nil, fmt.Errorf("connection %s/%s: no sandbox emulator for %q", c.Provider, c.Code, c.Provider)
-			}
+		if h, ok := opt.InProcess[c.BaseURL]; ok && c.BaseURL != "" {
 			if u, err := url.Parse(c.BaseURL); err == nil && strings.Trim(u.Path, "/") != "" {
-				// The emulator is mounted under the base URL's path.
 				h = http.StripPrefix(strings.TrimSuffix(u.Path, "/"), h)
 			}
 			transport = HandlerTransport{Handler: h}

@@ -40,7 +40,7 @@ func newEcho(c paysync.Connection, h *http.Client) (paysync.Provider, error) {
 	return &echo{client: h, base: base}, nil
 }
 
-func TestRegistryFindsConnectionsAndServesSandboxInProcess(t *testing.T) {
+func TestRegistryFindsConnectionsAndServesBaseURLsInProcess(t *testing.T) {
 	emulator := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		// The emulator sees the path below its mount, and the public host.
 		_, _ = io.WriteString(w, r.Host+" "+r.URL.Path+" "+r.URL.RawQuery)
@@ -49,8 +49,9 @@ func TestRegistryFindsConnectionsAndServesSandboxInProcess(t *testing.T) {
 		{OrganizationID: "o1", Provider: paysync.Stripe, Code: "b"},
 		{OrganizationID: "o1", Provider: paysync.Stripe, Code: "a", Sandbox: true, BaseURL: "http://public.test/sandbox/stripe"},
 		{OrganizationID: "o2", Provider: paysync.Adyen, Code: "adyen", Sandbox: true},
+		{OrganizationID: "o2", Provider: paysync.Stripe, Code: "net", BaseURL: "http://127.0.0.1:1"},
 	}, map[paysync.ProviderKind]Factory{paysync.Stripe: newEcho, paysync.Adyen: newEcho},
-		Options{Sandbox: map[paysync.ProviderKind]http.Handler{paysync.Stripe: emulator, paysync.Adyen: emulator}})
+		Options{InProcess: map[string]http.Handler{"http://public.test/sandbox/stripe": emulator}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,7 +70,12 @@ func TestRegistryFindsConnectionsAndServesSandboxInProcess(t *testing.T) {
 	}
 	got, err := p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{})
 	if err != nil || got != "public.test /v1/ping x=1" {
-		t.Errorf("in-process sandbox call: %q, %v", got, err)
+		t.Errorf("in-process call: %q, %v", got, err)
+	}
+	// A base URL that is not served in-process goes to the network.
+	p, _ = reg.Provider("o2", paysync.Stripe, "net")
+	if got, err := p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{}); err == nil {
+		t.Errorf("a base URL without an in-process handler answered in-process: %q", got)
 	}
 	if s := reg.Sandboxes(paysync.Adyen); len(s) != 1 || s[0].OrganizationID != "o2" {
 		t.Errorf("Sandboxes: %+v", s)
@@ -83,9 +89,9 @@ func TestRegistryFindsConnectionsAndServesSandboxInProcess(t *testing.T) {
 // The limiter holds requests back instead of letting them through to
 // collect 429s: 12 calls at 10/s (burst 10) cannot finish in under 0.2 s.
 func TestRateLimitHoldsRequests(t *testing.T) {
-	reg, err := NewRegistry([]paysync.Connection{{OrganizationID: "o", Provider: paysync.Stripe, Code: "s", Sandbox: true, RateLimit: 10}},
+	reg, err := NewRegistry([]paysync.Connection{{OrganizationID: "o", Provider: paysync.Stripe, Code: "s", BaseURL: "http://in.process", RateLimit: 10}},
 		map[paysync.ProviderKind]Factory{paysync.Stripe: newEcho},
-		Options{Sandbox: map[paysync.ProviderKind]http.Handler{paysync.Stripe: http.NotFoundHandler()}})
+		Options{InProcess: map[string]http.Handler{"http://in.process": http.NotFoundHandler()}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,6 +128,10 @@ func isMemory(name string) bool {
 	return strings.Contains(name, ":memory:") || strings.Contains(name, "mode=memory")
 }
 
+// SQL is the pool writes go through, for the sandbox's own state table
+// (package sandbox/state), which lives beside paysync's.
+func (db *DB) SQL() *sql.DB { return db.rw }
+
 // Dialect returns "postgres" or "sqlite".
 func (db *DB) Dialect() string { return db.dialect }
 

@@ -28,6 +28,7 @@ import (
 	"github.com/paysync/paysync/providers/braintree"
 	"github.com/paysync/paysync/providers/gocardless"
 	"github.com/paysync/paysync/providers/stripe"
+	"github.com/paysync/paysync/sandbox"
 	"github.com/paysync/paysync/sandbox/adyenemu"
 	"github.com/paysync/paysync/sandbox/braintreeemu"
 	"github.com/paysync/paysync/sandbox/gocardlessemu"
@@ -106,7 +107,11 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 		paysync.Braintree: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return braintree.New(c, h) },
 	}
 	a.newEmulators()
-	if a.Registry, err = providers.NewRegistry(conns, factories, providers.Options{Sandbox: a.Sandbox}); err != nil {
+	inProcess := map[string]http.Handler{}
+	for kind, h := range a.Sandbox {
+		inProcess[a.sandboxURL(kind)] = h
+	}
+	if a.Registry, err = providers.NewRegistry(conns, factories, providers.Options{InProcess: inProcess}); err != nil {
 		return nil, fmt.Errorf("PAYSYNC_CONFIG: %w", err)
 	}
 	jobOpts := jobs.Options{Queue: cfg.Queue, MaxRetry: cfg.MaxRetry, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax, Retention: 24 * time.Hour}
@@ -221,7 +226,7 @@ func (a *App) ensureOrganizations(ctx context.Context, stdout io.Writer) ([]pays
 	if !hasDefault {
 		orgs = append([]config.Organization{{Name: config.DefaultOrganization}}, orgs...)
 	}
-	sandbox := !a.Config.HasConnections()
+	sandboxed := !a.Config.HasConnections()
 	var conns []paysync.Connection
 	for _, o := range orgs {
 		org, err := a.DB.EnsureOrganization(ctx, o.Name)
@@ -245,7 +250,7 @@ func (a *App) ensureOrganizations(ctx context.Context, stdout io.Writer) ([]pays
 				return nil, err
 			}
 		}
-		if !sandbox {
+		if !sandboxed {
 			for _, c := range o.DomainConnections(org.ID) {
 				if c.ReturnURL == "" {
 					c.ReturnURL = a.Config.PublicURL + api.SetupDonePath
@@ -262,14 +267,19 @@ func (a *App) ensureOrganizations(ctx context.Context, stdout io.Writer) ([]pays
 			// names no provider, so that a client whose requests carry no
 			// provider fields (Flexprice) reaches a provider out of the box.
 			conns = append(conns, paysync.Connection{OrganizationID: org.ID, Provider: kind, Code: string(kind), Sandbox: true,
-				BaseURL: a.Config.PublicURL + "/sandbox/" + string(kind), ReturnURL: a.Config.PublicURL + api.SetupDonePath,
+				Credentials: sandbox.Credentials(kind), BaseURL: a.sandboxURL(kind), ReturnURL: a.Config.PublicURL + api.SetupDonePath,
 				SyncNewCustomers: kind == paysync.Stripe})
 		}
 	}
-	if sandbox {
+	if sandboxed {
 		a.Logger.Info("no provider connection configured: serving sandbox connections for stripe, adyen, gocardless and braintree from in-process emulators")
 	}
 	return conns, nil
+}
+
+// sandboxURL is where this server mounts the emulator of kind.
+func (a *App) sandboxURL(kind paysync.ProviderKind) string {
+	return a.Config.PublicURL + "/sandbox/" + string(kind)
 }
 
 // ensureWebhooks adds the configured client webhook endpoints and HMAC key.

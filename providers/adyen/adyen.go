@@ -38,13 +38,6 @@ const (
 	liveEndpoint = "https://%s-checkout-live.adyenpayments.com/checkout/v71"
 )
 
-// Sandbox credentials a Sandbox connection falls back to; the emulator in
-// package adyenemu accepts them (its SandboxAPIKey and SandboxMerchantAccount).
-const (
-	SandboxAPIKey          = "adyen_sandbox_api_key"
-	SandboxMerchantAccount = "PaysyncSandboxECOM"
-)
-
 // Adyen accepts shopper references of 3 to 256 characters.
 const (
 	minShopperReference = 3
@@ -74,15 +67,9 @@ var _ paysync.Provider = (*Provider)(nil)
 // means a client with a 30 s timeout), so a rate-limiting transport on it
 // applies to the library's calls too.
 func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
-	cred := func(key, sandboxDefault string) string {
-		v := strings.TrimSpace(conn.Credentials[key])
-		if v == "" && conn.Sandbox {
-			return sandboxDefault
-		}
-		return v
-	}
-	apiKey := cred("api_key", SandboxAPIKey)
-	merchant := cred("merchant_account", SandboxMerchantAccount)
+	cred := func(key string) string { return strings.TrimSpace(conn.Credentials[key]) }
+	apiKey := cred("api_key")
+	merchant := cred("merchant_account")
 	livePrefix := strings.TrimSpace(conn.Credentials["live_prefix"])
 	for _, missing := range []struct{ field, value string }{{"api_key", apiKey}, {"merchant_account", merchant}} {
 		if missing.value == "" {
@@ -92,7 +79,7 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 	if livePrefix != "" && !livePrefixPattern.MatchString(livePrefix) {
 		return nil, configError(conn, "credentials.live_prefix", "invalid_value", "credentials.live_prefix must be a host name label")
 	}
-	hmacKey, err := parseHMACKey(conn, cred("hmac_key", SandboxHMACKey))
+	hmacKey, err := parseHMACKey(conn, cred("hmac_key"))
 	if err != nil {
 		return nil, err
 	}

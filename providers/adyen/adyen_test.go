@@ -12,6 +12,7 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers/adyen"
+	"github.com/paysync/paysync/sandbox"
 	"github.com/paysync/paysync/sandbox/adyenemu"
 	"github.com/paysync/paysync/sandbox/fault"
 )
@@ -310,21 +311,19 @@ func TestSetupLinkValidationErrorIsPermanent(t *testing.T) {
 	}
 }
 
-func TestSandboxConnectionUsesEmulatorDefaults(t *testing.T) {
+func TestSandboxConnectionReachesTheEmulator(t *testing.T) {
 	t.Parallel()
-	if adyen.SandboxAPIKey != adyenemu.SandboxAPIKey || adyen.SandboxMerchantAccount != adyenemu.SandboxMerchantAccount {
-		t.Fatal("the adapter's sandbox defaults differ from the emulator's")
-	}
 	emu := adyenemu.New()
 	srv := httptest.NewServer(emu)
 	t.Cleanup(srv.Close)
-	p, err := adyen.New(paysync.Connection{Provider: paysync.Adyen, Code: "sandbox", Sandbox: true, BaseURL: srv.URL}, nil)
+	p, err := adyen.New(paysync.Connection{Provider: paysync.Adyen, Code: "sandbox", Sandbox: true, BaseURL: srv.URL,
+		Credentials: sandbox.Credentials(paysync.Adyen)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ref, err := p.CreateCustomer(context.Background(), createReq(customer("cust_sandbox")))
 	if err != nil {
-		t.Fatalf("the emulator refused the sandbox defaults: %v", err)
+		t.Fatalf("the emulator refused the sandbox credentials: %v", err)
 	}
 	if _, err := emu.AttachPaymentMethod(ref); err != nil {
 		t.Fatal(err)

@@ -17,11 +17,6 @@ import (
 	"github.com/paysync/paysync"
 )
 
-// SandboxHMACKey is the webhook HMAC key a Sandbox connection without
-// credentials.hmac_key falls back to; the emulator in package adyenemu
-// signs with it (its SandboxWebhookSecret).
-const SandboxHMACKey = "70617973796E6320616479656E2073616E64626F7820686D6163206B65792121"
-
 // HMACSignatureHeader carries the signature of webhooks signed as a whole
 // (Tokenization webhooks, among others): base64 HMAC-SHA256 of the raw body.
 const HMACSignatureHeader = "HmacSignature"

@@ -20,6 +20,7 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers/adyen"
+	"github.com/paysync/paysync/sandbox"
 	"github.com/paysync/paysync/sandbox/adyenemu"
 )
 
@@ -472,22 +473,20 @@ func TestWebhookAnswer(t *testing.T) {
 
 func TestWebhookCredentials(t *testing.T) {
 	t.Parallel()
-	if adyen.SandboxHMACKey != adyenemu.SandboxWebhookSecret {
-		t.Fatal("the adapter's sandbox HMAC key differs from the emulator's")
-	}
-	// A sandbox connection without hmac_key verifies what the sandbox signs.
+	// A sandbox connection verifies what the sandbox signs.
 	_, standard, token, tokenSig := deliveries(t, adyenemu.SandboxWebhookSecret)
-	sandbox, err := adyen.New(paysync.Connection{Provider: paysync.Adyen, Code: "sandbox", Sandbox: true}, nil)
+	sb, err := adyen.New(paysync.Connection{Provider: paysync.Adyen, Code: "sandbox", Sandbox: true,
+		Credentials: sandbox.Credentials(paysync.Adyen)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if evs, err := sandbox.VerifyWebhook(nil, standard, time.Now()); err != nil || len(evs) != 1 || evs[0].ProviderCustomerID != "shopper_forged" {
+	if evs, err := sb.VerifyWebhook(nil, standard, time.Now()); err != nil || len(evs) != 1 || evs[0].ProviderCustomerID != "shopper_forged" {
 		t.Errorf("sandbox standard webhook: %+v, %v", evs, err)
 	}
-	if evs, err := sandbox.VerifyWebhook(signatureHeader(string(tokenSig)), token, time.Now()); err != nil || len(evs) != 1 {
+	if evs, err := sb.VerifyWebhook(signatureHeader(string(tokenSig)), token, time.Now()); err != nil || len(evs) != 1 {
 		t.Errorf("sandbox tokenization webhook: %+v, %v", evs, err)
 	}
-	// A live connection never falls back to the sandbox key.
+	// A connection without hmac_key falls back to no key.
 	live := webhookProvider(t, "http://127.0.0.1:9/v71", "")
 	if _, err := live.VerifyWebhook(nil, standard, time.Now()); !errors.Is(err, paysync.ErrWebhookSignature) {
 		t.Errorf("a connection without hmac_key accepted a webhook: %v", err)

@@ -30,14 +30,6 @@ import (
 	"github.com/paysync/paysync/providers"
 )
 
-// Sandbox credentials, used when a sandbox connection names none; the
-// in-process emulator (package braintreeemu) accepts exactly these.
-const (
-	SandboxMerchantID = "paysync_sandbox"
-	SandboxPublicKey  = "sandbox_public_key"
-	SandboxPrivateKey = "sandbox_private_key"
-)
-
 // codeIDTaken is Braintree's "Customer ID has already been taken".
 const codeIDTaken = "91609"
 
@@ -53,21 +45,12 @@ type Provider struct {
 var _ paysync.Provider = (*Provider)(nil)
 
 // New returns the adapter for conn. Credentials: merchant_id, public_key and
-// private_key (required, except on a sandbox connection, which defaults to
-// the emulator's), environment sandbox|production (default sandbox). The
+// private_key (required), environment sandbox|production (default sandbox). The
 // same key pair verifies the connection's webhooks (see VerifyWebhook).
 // conn.BaseURL, when set, replaces the environment's endpoint. Requests go
 // through client (http.DefaultClient's transport with a 60 s timeout when nil).
 func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
-	creds := map[string]string{}
-	if conn.Sandbox {
-		creds["merchant_id"], creds["public_key"], creds["private_key"] = SandboxMerchantID, SandboxPublicKey, SandboxPrivateKey
-	}
-	for k, v := range conn.Credentials {
-		if v != "" {
-			creds[k] = v
-		}
-	}
+	creds := conn.Credentials
 	for _, k := range []string{"merchant_id", "public_key", "private_key"} {
 		if creds[k] == "" {
 			return nil, fmt.Errorf("braintree: credentials.%s is required", k)

@@ -20,6 +20,7 @@ import (
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers"
 	"github.com/paysync/paysync/providers/braintree"
+	"github.com/paysync/paysync/sandbox"
 	"github.com/paysync/paysync/sandbox/braintreeemu"
 	"github.com/paysync/paysync/sandbox/fault"
 )
@@ -499,12 +500,12 @@ func TestNewCredentials(t *testing.T) {
 		calls.Add(1)
 		return srv.Client().Transport.RoundTrip(r)
 	})}
-	p, err := braintree.New(paysync.Connection{Sandbox: true, BaseURL: srv.URL + "/"}, client)
+	p, err := braintree.New(paysync.Connection{Sandbox: true, BaseURL: srv.URL + "/", Credentials: sandbox.Credentials(paysync.Braintree)}, client)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := p.CreateCustomer(context.Background(), request(&paysync.Customer{Email: "sb@example.com"}, newLink(1))); err != nil {
-		t.Fatalf("sandbox defaults: %v", err)
+		t.Fatalf("sandbox credentials: %v", err)
 	}
 	if calls.Load() != 1 {
 		t.Errorf("the given client carried %d requests, want 1", calls.Load())
@@ -512,12 +513,12 @@ func TestNewCredentials(t *testing.T) {
 }
 
 // TestSandboxInProcess runs the adapter as embedded mode wires it: a
-// sandbox connection with neither credentials nor base URL, served by the
+// sandbox connection with the sandbox's credentials, served by the
 // emulator in-process.
 func TestSandboxInProcess(t *testing.T) {
 	t.Parallel()
 	emu := braintreeemu.New()
-	p, err := braintree.New(paysync.Connection{Provider: paysync.Braintree, Code: "braintree", Sandbox: true},
+	p, err := braintree.New(paysync.Connection{Provider: paysync.Braintree, Code: "braintree", Sandbox: true, Credentials: sandbox.Credentials(paysync.Braintree)},
 		&http.Client{Transport: providers.HandlerTransport{Handler: emu}})
 	if err != nil {
 		t.Fatal(err)

@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/paysync/paysync"
-	"github.com/paysync/paysync/sandbox/gocardlessemu"
 )
 
 // Endpoints of GoCardless's two environments.
@@ -23,11 +22,6 @@ const (
 	LiveURL    = "https://api.gocardless.com"
 	SandboxURL = "https://api-sandbox.gocardless.com"
 )
-
-// SandboxToken is the access token a sandbox connection uses when none is
-// configured. The emulator accepts any token starting "sandbox_", as
-// GoCardless sandbox tokens do.
-const SandboxToken = "sandbox_paysync"
 
 // usableMandate lists the mandate statuses that can (or soon will) collect
 // payments: a customer with one has a payment method.
@@ -46,17 +40,13 @@ type Provider struct {
 
 var _ paysync.Provider = (*Provider)(nil)
 
-// New builds the adapter for conn. Credentials: access_token (required,
-// except on sandbox connections), environment (live | sandbox, default
-// sandbox), and optionally scheme, creditor_id and webhook_secret (the
-// webhook endpoint's secret; sandbox connections default to the emulator's,
-// others reject every webhook without it). conn.BaseURL overrides
+// New builds the adapter for conn. Credentials: access_token (required),
+// environment (live | sandbox, default sandbox), and optionally scheme,
+// creditor_id and webhook_secret (the webhook endpoint's secret; without it
+// every webhook is rejected). conn.BaseURL overrides
 // the environment's endpoint. A nil client means one with a 30 s timeout.
 func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 	token := conn.Credentials["access_token"]
-	if token == "" && conn.Sandbox {
-		token = SandboxToken
-	}
 	if token == "" {
 		return nil, &paysync.Error{Code: paysync.EINVALID, Message: "credentials.access_token is required",
 			Fields: map[string][]string{"credentials.access_token": {"value_is_mandatory"}}}
@@ -77,9 +67,6 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 		client = &http.Client{Timeout: 30 * time.Second}
 	}
 	secret := conn.Credentials[webhookSecretCredential]
-	if secret == "" && conn.Sandbox {
-		secret = gocardlessemu.SandboxWebhookSecret
-	}
 	return &Provider{
 		api:           &apiClient{base: strings.TrimRight(base, "/"), token: token, http: client, now: time.Now},
 		scheme:        conn.Credentials["scheme"],

@@ -13,6 +13,7 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers/gocardless"
+	"github.com/paysync/paysync/sandbox"
 	"github.com/paysync/paysync/sandbox/fault"
 	"github.com/paysync/paysync/sandbox/gocardlessemu"
 )
@@ -438,7 +439,7 @@ func TestNewPicksEndpointAndSendsHeaders(t *testing.T) {
 	}{
 		{"default sandbox", paysync.Connection{Credentials: map[string]string{"access_token": token}}, "api-sandbox.gocardless.com"},
 		{"live", paysync.Connection{Credentials: map[string]string{"access_token": token, "environment": "live"}}, "api.gocardless.com"},
-		{"sandbox connection without token", paysync.Connection{Sandbox: true}, "api-sandbox.gocardless.com"},
+		{"sandbox connection", paysync.Connection{Sandbox: true, Credentials: sandbox.Credentials(paysync.GoCardless)}, "api-sandbox.gocardless.com"},
 		{"base URL override", paysync.Connection{BaseURL: "http://gc.internal:8080/", Credentials: map[string]string{"access_token": token}}, "gc.internal:8080"},
 	} {
 		rec := &recorder{emu: gocardlessemu.New()}

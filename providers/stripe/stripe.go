@@ -18,7 +18,6 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/providers"
-	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
 // Metadata keys the adapter writes on every customer it creates; the
@@ -29,9 +28,6 @@ const (
 	MetaLinkID     = "paysync_link_id"
 	MetaGeneration = "paysync_generation"
 )
-
-// SandboxKey is the secret key used for a sandbox connection that names none.
-const SandboxKey = "sk_test_sandbox"
 
 // searchAfter is how old a pending link must be before CreateCustomer
 // searches first: Stripe forgets idempotency keys after 24 hours, so a
@@ -55,13 +51,9 @@ var _ paysync.Provider = (*Provider)(nil)
 
 // New returns the adapter for conn. client carries the requests (nil means a
 // client with stripe-go's default 80 s timeout); it is copied, not modified.
-// Webhooks are verified with credentials.webhook_secret, or on a sandbox
-// connection that names none with stripeemu.SandboxWebhookSecret.
+// Webhooks are verified with credentials.webhook_secret.
 func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 	key := conn.Credentials["secret_key"]
-	if key == "" && conn.Sandbox {
-		key = SandboxKey
-	}
 	if key == "" {
 		return nil, errors.New("credentials.secret_key is required")
 	}
@@ -86,9 +78,6 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 		cfg.URL = stripego.String(strings.TrimRight(conn.BaseURL, "/"))
 	}
 	secret := conn.Credentials["webhook_secret"]
-	if secret == "" && conn.Sandbox {
-		secret = stripeemu.SandboxWebhookSecret
-	}
 	return &Provider{api: stripeclient.New(key, stripego.NewBackendsWithConfig(cfg)), webhookSecret: secret}, nil
 }
 

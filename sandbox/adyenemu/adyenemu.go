@@ -46,7 +46,7 @@ import (
 	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
-// Credentials New accepts; they match the adapter's sandbox defaults.
+// Credentials New accepts, given to sandbox connections.
 const (
 	SandboxAPIKey          = "adyen_sandbox_api_key"
 	SandboxMerchantAccount = "PaysyncSandboxECOM"

@@ -247,6 +247,9 @@ func TestPaymentLinkLifecycle(t *testing.T) {
 	if page.StatusCode != http.StatusOK || !strings.Contains(string(html), id) {
 		t.Errorf("link page: %d %s", page.StatusCode, html)
 	}
+	if !strings.Contains(string(html), "Amount: EUR 0.00.") {
+		t.Errorf("the link page does not show the amount as a person reads it: %s", html)
+	}
 
 	token, err := emu.CompletePaymentLink(id)
 	if err != nil || token == "" || emu.PaymentMethods("shopper_1") != 1 {

@@ -1,7 +1,9 @@
 package adyenemu
 
 import (
+	"fmt"
 	"html/template"
+	"math/big"
 	"net/http"
 )
 
@@ -27,11 +29,11 @@ func (e *Emulator) serveLinkPage(w http.ResponseWriter, r *http.Request) {
 	l, ok := e.links[id]
 	var data struct {
 		ID, Status string
-		Amount     any
+		Amount     string
 		Store      bool
 	}
 	if ok {
-		data.ID, data.Status, data.Amount, data.Store = l.id, e.currentStatus(l), l.fields["amount"], l.storeMethod
+		data.ID, data.Status, data.Amount, data.Store = l.id, e.currentStatus(l), formatAmount(l.fields["amount"]), l.storeMethod
 	}
 	e.mu.Unlock()
 	if !ok {
@@ -58,4 +60,29 @@ func (e *Emulator) serveLinkComplete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, r.URL.Path, http.StatusSeeOther)
+}
+
+// minorUnits are the currencies whose minor unit is not a hundredth, as
+// Adyen's currency table lists them.
+var minorUnits = map[string]int{
+	"CVE": 0, "DJF": 0, "GNF": 0, "IDR": 0, "JPY": 0, "KMF": 0, "KRW": 0, "PYG": 0,
+	"RWF": 0, "UGX": 0, "VND": 0, "VUV": 0, "XAF": 0, "XOF": 0, "XPF": 0,
+	"BHD": 3, "IQD": 3, "JOD": 3, "KWD": 3, "LYD": 3, "OMR": 3, "TND": 3,
+}
+
+// formatAmount renders an Adyen amount ({currency, value in minor units})
+// as a person reads it: "EUR 0.00", "JPY 500", "KWD 1.250".
+func formatAmount(v any) string {
+	amount, _ := v.(map[string]any)
+	currency, _ := amount["currency"].(string)
+	minor, ok := new(big.Rat).SetString(fmt.Sprint(amount["value"]))
+	if currency == "" || !ok {
+		return "none"
+	}
+	digits, listed := minorUnits[currency]
+	if !listed {
+		digits = 2
+	}
+	scale := new(big.Rat).SetInt(new(big.Int).Exp(big.NewInt(10), big.NewInt(int64(digits)), nil))
+	return currency + " " + minor.Quo(minor, scale).FloatString(digits)
 }

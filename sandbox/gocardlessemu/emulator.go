@@ -29,6 +29,9 @@ const APIVersion = "2015-07-06"
 // sandbox tokens do; anything else is an unknown token.
 const TokenPrefix = "sandbox_"
 
+// SandboxToken is the access token of sandbox connections.
+const SandboxToken = TokenPrefix + "paysync"
+
 // Emulator is a stateful GoCardless API. It is an http.Handler; the zero
 // value is not usable, call New.
 type Emulator struct {

@@ -64,6 +64,7 @@ func (e *Emulator) createSession(r *request) (int, any, *apiError) {
 	}
 	s.url = baseURL(r.Request) + "/checkout/" + s.id
 	e.sessions[s.id] = s
+	e.saveSession(s)
 	return http.StatusOK, s.wire(), nil
 }
 
@@ -157,6 +158,7 @@ func (e *Emulator) complete(id string) (target string, status int, msg string) {
 		}
 	}
 	s.status = "complete"
+	e.saveSession(s)
 	e.emit("setup_intent.succeeded", setupIntentWire(s, pm, s.created), nil, eventRequest{})
 	e.emit("checkout.session.completed", s.wire(), nil, eventRequest{})
 	return strings.ReplaceAll(s.successURL, "{CHECKOUT_SESSION_ID}", s.id), 0, ""

@@ -30,6 +30,7 @@ func (e *Emulator) createCustomer(r *request) (int, any, *apiError) {
 	}
 	e.customers[c.ID] = c
 	e.created = append(e.created, c.ID)
+	e.saveCustomer(c)
 	return http.StatusOK, c.wire(), nil
 }
 
@@ -59,6 +60,7 @@ func (e *Emulator) updateCustomer(r *request) (int, any, *apiError) {
 	}
 	before := c.wire()
 	*c = u
+	e.saveCustomer(c)
 	e.customerUpdated(c, before, apiRequest(r.Request, r.id))
 	return http.StatusOK, c.wire(), nil
 }
@@ -73,6 +75,7 @@ func (e *Emulator) deleteCustomer(r *request) (int, any, *apiError) {
 	// customer.deleted carries the customer as it last was, not the stub.
 	e.emit("customer.deleted", c.wire(), nil, apiRequest(r.Request, r.id))
 	c.Deleted = true
+	e.saveCustomer(c)
 	return http.StatusOK, c.wire(), nil
 }
 

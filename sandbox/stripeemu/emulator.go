@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
@@ -48,6 +49,10 @@ type Emulator struct {
 	byOwner   map[string][]string // customer id -> payment method ids, oldest first
 	sessions  map[string]*session
 	replays   map[string]*replay
+	// state, when set, keeps every object across restarts (persist.go);
+	// seqs ranks its customers and payment methods by creation.
+	state *state.Store
+	seqs  map[string]int
 	hooks     *webhooksend.Sender[struct{}]
 	// failAfterRun is how many more API requests answer 500 after their
 	// handler ran, see FailNextAfterRun.
@@ -196,6 +201,7 @@ func (e *Emulator) call(h handler) http.Handler {
 		}
 		if key != "" {
 			e.replays[key] = &replay{method: r.Method, path: r.URL.Path, params: r.Form.Encode(), at: e.now(), status: status, body: raw}
+			e.saveReplay(key, e.replays[key])
 			w.Header().Set("Idempotency-Key", r.Header.Get("Idempotency-Key"))
 		}
 		writeRaw(w, status, raw)
@@ -328,6 +334,8 @@ func (e *Emulator) attach(customerID string) (*paymentMethod, error) {
 	e.methods[pm.id] = pm
 	e.byOwner[customerID] = append(e.byOwner[customerID], pm.id)
 	c.DefaultPaymentMethod = pm.id
+	e.saveMethod(pm)
+	e.saveCustomer(c)
 	return pm, nil
 }
 
@@ -349,10 +357,12 @@ func (e *Emulator) detach(customerID string) (int, error) {
 	ids := e.byOwner[customerID]
 	for _, id := range ids {
 		e.methods[id].customer = ""
+		e.saveMethod(e.methods[id])
 	}
 	delete(e.byOwner, customerID)
 	c.DefaultPaymentMethod = ""
 	c.DefaultSource = ""
+	e.saveCustomer(c)
 	return len(ids), nil
 }
 

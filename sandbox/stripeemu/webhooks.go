@@ -15,9 +15,13 @@ import (
 	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
-// SandboxWebhookSecret is the endpoint secret a sandbox connection that
-// names no webhook_secret signs and verifies webhooks with.
+// SandboxWebhookSecret is the endpoint secret the sandbox signs webhooks
+// with, and sandbox connections verify them with.
 const SandboxWebhookSecret = "whsec_paysyncSandboxStripeWebhookSecret0"
+
+// SandboxKey is the secret key of sandbox connections; the emulator takes
+// any test key.
+const SandboxKey = "sk_test_sandbox"
 
 // APIVersion is the Stripe API version the emulator speaks and stamps on
 // its events.
