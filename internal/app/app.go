@@ -32,6 +32,7 @@ import (
 	"github.com/paysync/paysync/sandbox/adyenemu"
 	"github.com/paysync/paysync/sandbox/braintreeemu"
 	"github.com/paysync/paysync/sandbox/gocardlessemu"
+	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/stripeemu"
 	"github.com/paysync/paysync/store"
 )
@@ -106,7 +107,9 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 		},
 		paysync.Braintree: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return braintree.New(c, h) },
 	}
-	a.newEmulators()
+	if err := a.newEmulators(ctx); err != nil {
+		return nil, err
+	}
 	inProcess := map[string]http.Handler{}
 	for kind, h := range a.Sandbox {
 		inProcess[a.sandboxURL(kind)] = h
@@ -141,9 +144,32 @@ type Emulators struct {
 	Braintree  *braintreeemu.Emulator
 }
 
-func (a *App) newEmulators() {
+// newEmulators builds the emulators. In sandbox mode they keep their
+// objects in paysync's database (package sandbox/state), so that setup
+// links and payment methods outlive a restart.
+func (a *App) newEmulators(ctx context.Context) error {
 	public := a.Config.PublicURL + "/sandbox/"
-	e := Emulators{Stripe: stripeemu.New(), Adyen: adyenemu.New(), GoCardless: gocardlessemu.New(), Braintree: braintreeemu.New()}
+	var st func(kind paysync.ProviderKind) *state.Store
+	if a.SandboxMode() {
+		if err := state.Open(ctx, a.DB.SQL()); err != nil {
+			return err
+		}
+		st = func(kind paysync.ProviderKind) *state.Store {
+			s := state.New(a.DB.SQL(), string(kind))
+			s.OnError = func(err error) { a.Logger.Warn("sandbox state not saved", "err", err) }
+			return s
+		}
+	} else {
+		st = func(paysync.ProviderKind) *state.Store { return nil }
+	}
+	e := Emulators{Adyen: adyenemu.New(), Braintree: braintreeemu.New()}
+	var err error
+	if e.Stripe, err = stripeemu.NewWithState(ctx, st(paysync.Stripe)); err != nil {
+		return err
+	}
+	if e.GoCardless, err = gocardlessemu.NewWithState(ctx, st(paysync.GoCardless)); err != nil {
+		return err
+	}
 	// Setup pages are opened by a browser: their links point at this
 	// server's /sandbox/{provider}/ mount.
 	e.Adyen.PublicURL = public + string(paysync.Adyen)
@@ -152,6 +178,7 @@ func (a *App) newEmulators() {
 	a.Sandbox = map[paysync.ProviderKind]http.Handler{
 		paysync.Stripe: e.Stripe, paysync.Adyen: e.Adyen, paysync.GoCardless: e.GoCardless, paysync.Braintree: e.Braintree,
 	}
+	return nil
 }
 
 // Handler is the HTTP server of the api role. The sandbox emulators send

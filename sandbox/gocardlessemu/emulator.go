@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
@@ -54,6 +55,8 @@ type Emulator struct {
 	flows           map[string]*flow
 	// idempotency maps endpoint + key to the resource the key created.
 	idempotency map[string]string
+	// state, when set, keeps every object across restarts (persist.go).
+	state *state.Store
 
 	// wh sends webhooks once SendWebhooks configured it; lock e.mu first.
 	wh *webhooksend.Sender[struct{}]

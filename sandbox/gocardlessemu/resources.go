@@ -190,6 +190,7 @@ func (e *Emulator) remember(w http.ResponseWriter, r *http.Request) (key string,
 func (e *Emulator) created(key, id string) {
 	if key != "" {
 		e.idempotency[key] = id
+		e.saveIdempotency(key, id)
 	}
 }
 
@@ -199,6 +200,7 @@ func (e *Emulator) addCustomer(fields customerFields) *customer {
 	e.seq++
 	c := &customer{ID: e.uniqueID("CU"), CreatedAt: timestamp(time.Now()), customerFields: fields, seq: e.seq}
 	e.customers[c.ID] = c
+	e.saveCustomer(c)
 	return c
 }
 
@@ -336,6 +338,7 @@ func (e *Emulator) removeCustomer(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.removed = true
+	e.saveCustomer(c)
 	e.emit(cancelledEvents(e.cancelMandates(c.ID), "api", descCancelledAPI))
 	writeJSON(w, http.StatusOK, map[string]any{"customers": c})
 }
@@ -527,6 +530,7 @@ func (e *Emulator) addMandate(c *customer, scheme, status string) *mandate {
 		seq:                    e.seq,
 	}
 	e.mandates[m.ID] = m
+	e.saveMandate(m)
 	return m
 }
 
@@ -542,6 +546,7 @@ func (e *Emulator) cancelMandates(customerID string) []*mandate {
 		case "failed", "cancelled", "expired", "consumed":
 		default:
 			m.Status = "cancelled"
+			e.saveMandate(m)
 			cancelled = append(cancelled, m)
 		}
 	}
@@ -655,6 +660,7 @@ func (e *Emulator) createBillingRequest(w http.ResponseWriter, r *http.Request) 
 		Links: links,
 	}
 	e.billingRequests[br.ID] = br
+	e.saveBillingRequest(br)
 	e.created(key, br.ID)
 	writeJSON(w, http.StatusCreated, map[string]any{"billing_requests": br})
 }
@@ -753,6 +759,7 @@ func (e *Emulator) createFlow(w http.ResponseWriter, r *http.Request) {
 	f.Links.BillingRequest = br.ID
 	f.AuthorisationURL = e.publicURL(r) + "/_sandbox/billing_request_flows/" + f.ID
 	e.flows[f.ID] = f
+	e.saveFlow(f)
 	writeJSON(w, http.StatusCreated, map[string]any{"billing_request_flows": f})
 }
 

@@ -127,6 +127,8 @@ func (e *Emulator) completeFlow(w http.ResponseWriter, r *http.Request) {
 		br.Actions[i].Status = "completed"
 	}
 	f.done = true
+	e.saveBillingRequest(br)
+	e.saveFlow(f)
 	redirect := f.RedirectURI
 	e.mu.Unlock()
 	if redirect != nil {

@@ -53,7 +53,7 @@ type Emulator struct {
 	// seqs ranks its customers and payment methods by creation.
 	state *state.Store
 	seqs  map[string]int
-	hooks     *webhooksend.Sender[struct{}]
+	hooks *webhooksend.Sender[struct{}]
 	// failAfterRun is how many more API requests answer 500 after their
 	// handler ran, see FailNextAfterRun.
 	failAfterRun int
