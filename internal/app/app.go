@@ -162,8 +162,11 @@ func (a *App) newEmulators(ctx context.Context) error {
 	} else {
 		st = func(paysync.ProviderKind) *state.Store { return nil }
 	}
-	e := Emulators{Adyen: adyenemu.New(), Braintree: braintreeemu.New()}
+	e := Emulators{Braintree: braintreeemu.New()}
 	var err error
+	if e.Adyen, err = adyenemu.NewWithState(ctx, st(paysync.Adyen)); err != nil {
+		return err
+	}
 	if e.Stripe, err = stripeemu.NewWithState(ctx, st(paysync.Stripe)); err != nil {
 		return err
 	}

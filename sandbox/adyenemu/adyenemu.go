@@ -43,6 +43,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
@@ -77,7 +78,9 @@ type Emulator struct {
 	shoppers map[string][]storedMethod  // shopperReference -> tokens
 	links    map[string]*paymentLink
 	replays  map[string]replay // idempotency scope -> first answer
-	now      func() time.Time
+	// state, when set, keeps every object across restarts (persist.go).
+	state *state.Store
+	now   func() time.Time
 
 	mux *http.ServeMux
 
@@ -174,6 +177,7 @@ func (e *Emulator) DetachPaymentMethods(shopperReference string) error {
 	removed, ok := e.shoppers[shopperReference]
 	if ok {
 		e.shoppers[shopperReference] = nil
+		e.saveShopper(shopperReference)
 	}
 	e.mu.Unlock()
 	if !ok {
@@ -235,6 +239,7 @@ func (e *Emulator) CompletePaymentLink(id string) (string, error) {
 	}
 	l.status = "completed"
 	l.fields["updatedAt"] = e.now().UTC().Format(time.RFC3339)
+	e.saveLink(l)
 	ref, store := l.shopperReference, l.storeMethod && l.shopperReference != ""
 	o := origin{linkID: l.id}
 	o.merchantAccount, _ = l.fields["merchantAccount"].(string)
@@ -291,6 +296,7 @@ func (e *Emulator) attach(shopperReference string, m storedMethod, o origin) (st
 	m.merchantAccount = o.merchantAccount
 	e.mu.Lock()
 	e.shoppers[shopperReference] = append(e.shoppers[shopperReference], m)
+	e.saveShopper(shopperReference)
 	e.mu.Unlock()
 	e.webhooksStored(m, o)
 	return m, nil
@@ -476,6 +482,7 @@ func (a *apiCall) deleteStored(id string) {
 	for i, sm := range methods {
 		if sm.ID == id {
 			a.e.shoppers[ref] = append(methods[:i:i], methods[i+1:]...)
+			a.e.saveShopper(ref)
 			a.e.mu.Unlock()
 			a.e.webhookRemoved(sm)
 			a.w.WriteHeader(http.StatusNoContent)
@@ -573,6 +580,7 @@ func (a *apiCall) createLink() {
 		// Refusals are replayed too: a key names one processed request,
 		// whatever its outcome.
 		a.e.replays[scope] = replay{status: status, body: out}
+		a.e.saveReplay(scope, a.e.replays[scope])
 		a.w.Header().Set("Idempotency-Key", idemKey)
 	}
 	a.w.Header().Set("Content-Type", "application/json;charset=UTF-8")
@@ -630,9 +638,11 @@ func (e *Emulator) newLink(a *apiCall, body []byte) (int, any) {
 		fields:           fields,
 	}
 	e.links[id] = l
+	e.saveLink(l)
 	if req.ShopperReference != "" {
 		if _, ok := e.shoppers[req.ShopperReference]; !ok {
 			e.shoppers[req.ShopperReference] = nil
+			e.saveShopper(req.ShopperReference)
 		}
 	}
 	return http.StatusCreated, e.linkView(l)
@@ -710,6 +720,7 @@ func (a *apiCall) updateLink(id string) {
 	if a.e.currentStatus(l) == "active" {
 		l.status = "expired"
 		l.fields["updatedAt"] = a.e.now().UTC().Format(time.RFC3339)
+		a.e.saveLink(l)
 	}
 	writeJSON(a.w, http.StatusOK, a.e.linkView(l))
 }
