@@ -162,8 +162,11 @@ func (a *App) newEmulators(ctx context.Context) error {
 	} else {
 		st = func(paysync.ProviderKind) *state.Store { return nil }
 	}
-	e := Emulators{Braintree: braintreeemu.New()}
+	var e Emulators
 	var err error
+	if e.Braintree, err = braintreeemu.NewWithState(ctx, st(paysync.Braintree)); err != nil {
+		return err
+	}
 	if e.Adyen, err = adyenemu.NewWithState(ctx, st(paysync.Adyen)); err != nil {
 		return err
 	}

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync/sandbox/fault"
+	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/webhooksend"
 )
 
@@ -63,6 +64,8 @@ type Emulator struct {
 
 	mu        sync.Mutex
 	customers map[string]*customer
+	// state, when set, keeps every customer across restarts (persist.go).
+	state *state.Store
 	// owners maps a payment method token to its customer.
 	owners map[string]*customer
 
@@ -171,6 +174,7 @@ func (e *Emulator) RevokePaymentMethods(customerID string) error {
 	}
 	c.methods = nil
 	c.updatedAt = t
+	e.saveCustomer(c)
 	return nil
 }
 
@@ -262,6 +266,7 @@ func (e *Emulator) createCustomer(w http.ResponseWriter, r *http.Request) {
 	c := &customer{id: id, createdAt: t, updatedAt: t}
 	in.apply(c)
 	e.customers[id] = c
+	e.saveCustomer(c)
 	writeXML(w, r, http.StatusCreated, func(x *xmlWriter) { x.customer(c) })
 }
 
@@ -287,11 +292,13 @@ func (e *Emulator) updateCustomer(w http.ResponseWriter, r *http.Request) {
 	// A new id in the body renames the customer, as Braintree allows.
 	if newID := in.ID.v; newID != "" && newID != c.id {
 		delete(e.customers, c.id)
+		e.forgetCustomer(c.id)
 		c.id = newID
 		e.customers[newID] = c
 	}
 	in.apply(c)
 	c.updatedAt = now()
+	e.saveCustomer(c)
 	writeXML(w, r, http.StatusOK, func(x *xmlWriter) { x.customer(c) })
 }
 
@@ -306,6 +313,7 @@ func (e *Emulator) deleteCustomer(w http.ResponseWriter, r *http.Request) {
 		delete(e.owners, pm.token)
 	}
 	delete(e.customers, c.id)
+	e.forgetCustomer(c.id)
 	writeEmpty(w, http.StatusOK)
 }
 
@@ -380,6 +388,7 @@ func (e *Emulator) deletePaymentMethod(w http.ResponseWriter, r *http.Request) {
 		kept[0].isDefault = true
 	}
 	c.updatedAt = now()
+	e.saveCustomer(c)
 	writeEmpty(w, http.StatusOK)
 }
 
@@ -444,6 +453,7 @@ func (e *Emulator) vault(c *customer, pm *paymentMethod, makeDefault bool) {
 	c.methods = append(c.methods, pm)
 	c.updatedAt = t
 	e.owners[pm.token] = c
+	e.saveCustomer(c)
 	e.notifyVaulted(c, pm, t)
 }
 
