@@ -334,13 +334,17 @@ func TestWebhookSecretChoice(t *testing.T) {
 	now := time.Now()
 	sandboxSigned := signed(body, stripeemu.SandboxWebhookSecret, now)
 
-	// A sandbox connection without a secret uses the emulator's.
-	if _, err := webhookProvider(t, map[string]string{}, true).VerifyWebhook(sandboxSigned, body, now); err != nil {
-		t.Errorf("sandbox default secret: %v", err)
+	// A sandbox connection verifies with the secret the wiring gives it,
+	// the emulator's; another secret refuses what the emulator signed.
+	if _, err := webhookProvider(t, map[string]string{"webhook_secret": stripeemu.SandboxWebhookSecret}, true).VerifyWebhook(sandboxSigned, body, now); err != nil {
+		t.Errorf("sandbox secret: %v", err)
 	}
-	// A named secret wins, also in the sandbox.
 	if _, err := webhookProvider(t, map[string]string{"webhook_secret": whSecret}, true).VerifyWebhook(sandboxSigned, body, now); !errors.Is(err, paysync.ErrWebhookSignature) {
-		t.Errorf("sandbox with its own secret accepted the default one: %v", err)
+		t.Errorf("a connection with its own secret accepted the sandbox's: %v", err)
+	}
+	// A sandbox connection without a secret gets no default: the adapter knows no sandbox.
+	if _, err := webhookProvider(t, map[string]string{}, true).VerifyWebhook(sandboxSigned, body, now); !errors.Is(err, paysync.ErrWebhookSignature) {
+		t.Errorf("a sandbox connection without a secret accepted a webhook: %v", err)
 	}
 	// A real connection without a secret can verify nothing.
 	_, err := webhookProvider(t, map[string]string{}, false).VerifyWebhook(sandboxSigned, body, now)
