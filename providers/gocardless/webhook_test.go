@@ -16,6 +16,7 @@ import (
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/internal/testenv"
 	"github.com/paysync/paysync/providers/gocardless"
+	"github.com/paysync/paysync/sandbox"
 	"github.com/paysync/paysync/sandbox/fault"
 	"github.com/paysync/paysync/sandbox/gocardlessemu"
 )
@@ -283,13 +284,18 @@ func TestWebhookSecretFromCredentials(t *testing.T) {
 	signed := func(secret string) http.Header {
 		return http.Header{"Webhook-Signature": {gocardlessemu.Sign(body, secret)}}
 	}
-	// A sandbox connection without a secret uses the emulator's.
-	sandbox := provider(t, map[string]string{}, true)
-	if _, err := sandbox.VerifyWebhook(signed(gocardlessemu.SandboxWebhookSecret), body, time.Now()); err != nil {
-		t.Errorf("sandbox default secret: %v", err)
+	// A sandbox connection verifies with the credentials the wiring gives it.
+	sb := provider(t, sandbox.Credentials(paysync.GoCardless), true)
+	if _, err := sb.VerifyWebhook(signed(gocardlessemu.SandboxWebhookSecret), body, time.Now()); err != nil {
+		t.Errorf("sandbox secret: %v", err)
 	}
-	// A configured secret wins, on sandbox connections too.
-	own := provider(t, map[string]string{"webhook_secret": "whsec_own"}, true)
+	// A sandbox connection without a secret gets no default: the adapter knows no sandbox.
+	bare := provider(t, map[string]string{"access_token": token}, true)
+	if _, err := bare.VerifyWebhook(signed(gocardlessemu.SandboxWebhookSecret), body, time.Now()); !errors.Is(err, paysync.ErrWebhookSignature) {
+		t.Errorf("a sandbox connection without a secret accepted a webhook: %v", err)
+	}
+	// A configured secret is the only one accepted.
+	own := provider(t, map[string]string{"access_token": token, "webhook_secret": "whsec_own"}, true)
 	if _, err := own.VerifyWebhook(signed("whsec_own"), body, time.Now()); err != nil {
 		t.Errorf("configured secret: %v", err)
 	}
