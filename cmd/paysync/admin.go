@@ -64,7 +64,8 @@ func migrateStatus(ctx context.Context, cfg *config.Config, stdout io.Writer) er
 }
 
 func apikey(ctx context.Context, args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer) error {
-	const group = "usage: paysync apikey create [--org=NAME] [--create-org]\n       paysync apikey revoke < keyfile\n\nRun 'paysync apikey create --help' or 'paysync apikey revoke --help' for details."
+	group := "usage: paysync apikey create [--org=NAME] [--create-org]\n       paysync apikey revoke < keyfile\n\nRun 'paysync apikey create --help' or 'paysync apikey revoke --help' for details."
+	group += "\n\n" + envUsage(adminVars)
 	if len(args) == 0 {
 		return &usageError{"paysync apikey: create or revoke?\n" + group}
 	}
@@ -99,7 +100,9 @@ func createKey(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	defer db.Close()
 	var o *paysync.Organization
-	if *create {
+	// The default organization exists from the first start; creating it
+	// here lets a key be made before that start.
+	if *create || *org == config.DefaultOrganization {
 		o, err = db.EnsureOrganization(ctx, *org)
 	} else if o, err = db.OrganizationByName(ctx, *org); paysync.ErrorCode(err) == paysync.ENOTFOUND {
 		// A typo must not create a tenant.

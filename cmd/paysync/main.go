@@ -21,6 +21,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -184,8 +185,14 @@ func (c *command) parse(args []string, maxArgs int, stdout io.Writer) error {
 		return errHelp
 	case err != nil:
 		return &usageError{fmt.Sprintf("paysync %s: %v\n%s", c.fs.Name(), err, c.usage())}
+	case slices.ContainsFunc(c.fs.Args(), isHelp):
+		// Flags stop at the first argument: "migrate status --help".
+		fmt.Fprintln(stdout, c.usage())
+		return errHelp
 	case c.fs.NArg() > maxArgs:
 		return &usageError{fmt.Sprintf("paysync %s: unexpected argument %q\n%s", c.fs.Name(), c.fs.Arg(maxArgs), c.usage())}
 	}
 	return nil
 }
+
+func isHelp(arg string) bool { return arg == "-h" || arg == "-help" || arg == "--help" }
