@@ -10,6 +10,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/paysync/paysync/config"
@@ -158,13 +159,14 @@ func TestAPIKeyCreateRefusesUnknownOrganization(t *testing.T) {
 }
 
 func TestHealthcheck(t *testing.T) {
-	status := http.StatusOK
+	var status atomic.Int32
+	status.Store(http.StatusOK)
 	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.URL.Path != "/healthz" {
 			http.NotFound(w, r)
 			return
 		}
-		w.WriteHeader(status)
+		w.WriteHeader(int(status.Load()))
 	}))
 	t.Cleanup(hs.Close)
 	code, _, stderr := runBinary(t, nil, "healthcheck", "--url", hs.URL+"/healthz")
@@ -176,7 +178,7 @@ func TestHealthcheck(t *testing.T) {
 	if code != 0 || stderr != "" {
 		t.Errorf("default URL: exit %d, %q", code, stderr)
 	}
-	status = http.StatusServiceUnavailable
+	status.Store(http.StatusServiceUnavailable)
 	code, _, stderr = runBinary(t, nil, "healthcheck", "--url", hs.URL+"/healthz")
 	if code != 1 || !strings.Contains(stderr, "503") {
 		t.Errorf("unhealthy: exit %d, %q", code, stderr)
