@@ -112,6 +112,9 @@ type Connection struct {
 	BaseURL string
 	// RateLimit caps requests per second to the provider from one process; 0 means none.
 	RateLimit float64
+	// Timeout bounds one provider call, its rate-limit wait included; 0
+	// means the registry's default.
+	Timeout time.Duration
 	// SyncNewCustomers links every new customer of the organization that
 	// names no provider to this connection, with sync_with_provider on.
 	SyncNewCustomers bool

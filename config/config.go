@@ -21,6 +21,36 @@ import (
 // DefaultOrganization is the organization PAYSYNC_API_KEY authenticates.
 const DefaultOrganization = "default"
 
+// Var is an environment variable Load reads, for the commands' --help.
+type Var struct {
+	Name, Default, Usage string
+}
+
+// Vars are every environment variable Load reads, in the order --help
+// lists them.
+var Vars = []Var{
+	{"DATABASE_URL", "paysync.db", "postgres:// URL, or a SQLite file path"},
+	{"REDIS_URL", "in-process Redis", "redis://, rediss:// or redis-sentinel:// URL"},
+	{"REDIS_CLUSTER_ADDRS", "", "comma-separated Redis Cluster nodes, instead of REDIS_URL"},
+	{"PAYSYNC_ADDR", ":8080", "listen address"},
+	{"PAYSYNC_PUBLIC_URL", "http://localhost:<port>", "where browsers and providers reach paysync"},
+	{"PAYSYNC_API_KEY", "generated once", "a key of the organization default"},
+	{"PAYSYNC_CONFIG", "", "YAML file: organizations, keys, provider connections"},
+	{"PAYSYNC_QUEUE", "paysync", "asynq queue name"},
+	{"PAYSYNC_LOG_FORMAT", "text", "text or json"},
+	{"PAYSYNC_INLINE_TIMEOUT", "10s", "bound on a sync: true request's provider work"},
+	{"PAYSYNC_CONCURRENCY", "20", "jobs one worker runs at once"},
+	{"PAYSYNC_POLL_INTERVAL", "20ms", "how often an idle worker looks for tasks"},
+	{"PAYSYNC_MAX_RETRY", "20", "retries of a retryable sync"},
+	{"PAYSYNC_RETRY_BASE", "1s", "first retry delay"},
+	{"PAYSYNC_RETRY_MAX", "10m", "longest retry delay"},
+	{"PAYSYNC_RECONCILE_INTERVAL", "30s", "how often pending work is re-enqueued"},
+	{"PAYSYNC_RECONCILE_AFTER", "1m", "how long work is pending before it is re-enqueued"},
+	{"PAYSYNC_REFRESH_INTERVAL", "1h", "re-check of customers without a payment method"},
+	{"PAYSYNC_WEBHOOK_MAX_RETRY", "8", "attempts at a client webhook endpoint"},
+	{"PAYSYNC_SHUTDOWN_TIMEOUT", "30s", "graceful stop"},
+}
+
 // Config is everything paysync needs to start.
 type Config struct {
 	Addr string
@@ -89,6 +119,10 @@ type Connection struct {
 	ReturnURL string `yaml:"return_url"`
 	// SetupLinkOnCreate generates a setup link once the provider customer exists.
 	SetupLinkOnCreate bool `yaml:"setup_link_on_create"`
+	// Timeout bounds one provider call ("10s"); the registry's default when empty.
+	Timeout string `yaml:"timeout"`
+	// CallTimeout is Timeout parsed.
+	CallTimeout time.Duration `yaml:"-"`
 }
 
 type file struct {
@@ -294,6 +328,13 @@ func parseFile(raw []byte, getenv func(string) string) ([]Organization, error) {
 			if cn.ReturnURL != "" && !isHTTPURL(cn.ReturnURL) {
 				return nil, fmt.Errorf("%s.return_url: %q is not an http(s) URL", cat, cn.ReturnURL)
 			}
+			if cn.Timeout != "" {
+				d, err := time.ParseDuration(cn.Timeout)
+				if err != nil || d <= 0 {
+					return nil, fmt.Errorf("%s.timeout: %q is not a positive duration such as 10s", cat, cn.Timeout)
+				}
+				cn.CallTimeout = d
+			}
 		}
 	}
 	return f.Organizations, nil
@@ -308,6 +349,7 @@ func (o Organization) DomainConnections(orgID string) []paysync.Connection {
 			OrganizationID: orgID, Provider: paysync.ProviderKind(c.Provider), Code: c.Code,
 			Credentials: c.Credentials, BaseURL: c.BaseURL, RateLimit: c.RateLimit,
 			SyncNewCustomers: c.SyncNewCustomers, ReturnURL: c.ReturnURL, SetupLinkOnCreate: c.SetupLinkOnCreate,
+			Timeout: c.CallTimeout,
 		})
 	}
 	return out
@@ -327,4 +369,19 @@ func (c *Config) HasConnections() bool {
 		}
 	}
 	return false
+}
+
+// Redact returns a database or Redis URL fit for an error message: the
+// password replaced with "xxxxx". A value that is not a URL (a SQLite path)
+// is returned as is; one that does not parse is not echoed at all.
+func Redact(v string) string {
+	if !strings.Contains(v, "://") {
+		return v
+	}
+	u, err := url.Parse(v)
+	if err != nil {
+		scheme, _, _ := strings.Cut(v, "://")
+		return scheme + "://(unparsable URL)"
+	}
+	return u.Redacted()
 }

@@ -112,3 +112,61 @@ func TestBadConfigNamesTheField(t *testing.T) {
 		})
 	}
 }
+
+func TestConnectionTimeout(t *testing.T) {
+	conn := func(timeout string) string {
+		return writeFile(t, "organizations:\n  - name: default\n    connections:\n      - provider: stripe\n        credentials: {secret_key: sk_test_x}\n"+timeout)
+	}
+	c, err := Load(env(map[string]string{"PAYSYNC_CONFIG": conn("        timeout: 250ms\n")}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := c.Organizations[0].DomainConnections("o")[0].Timeout; got != 250*time.Millisecond {
+		t.Errorf("timeout: %s", got)
+	}
+	c, err = Load(env(map[string]string{"PAYSYNC_CONFIG": conn("")}))
+	if err != nil || c.Organizations[0].DomainConnections("o")[0].Timeout != 0 {
+		t.Errorf("no timeout must leave the registry's default: %v", err)
+	}
+	for _, bad := range []string{"0s", "-1s", "10", "soon"} {
+		_, err := Load(env(map[string]string{"PAYSYNC_CONFIG": conn("        timeout: " + bad + "\n")}))
+		if err == nil || !strings.Contains(err.Error(), "organizations[0].connections[0].timeout") {
+			t.Errorf("timeout %q: %v, want an error naming the field", bad, err)
+		}
+	}
+}
+
+// Every variable Load reads is in Vars, which the commands' --help lists.
+func TestLoadReadsOnlyDocumentedVariables(t *testing.T) {
+	documented := map[string]bool{}
+	for _, v := range Vars {
+		documented[v.Name] = true
+	}
+	read := map[string]bool{}
+	if _, err := Load(func(k string) string { read[k] = true; return "" }); err != nil {
+		t.Fatal(err)
+	}
+	for k := range read {
+		if !documented[k] {
+			t.Errorf("Load reads %s, which config.Vars does not list for --help", k)
+		}
+	}
+	for k := range documented {
+		if !read[k] {
+			t.Errorf("config.Vars lists %s, which Load does not read", k)
+		}
+	}
+}
+
+func TestRedact(t *testing.T) {
+	for in, want := range map[string]string{
+		"postgres://paysync:pw@db:5432/paysync?sslmode=disable": "postgres://paysync:xxxxx@db:5432/paysync?sslmode=disable",
+		"redis://:pw@redis:6379/0":                              "redis://:xxxxx@redis:6379/0",
+		"/data/paysync.db":                                      "/data/paysync.db",
+		"postgres://u:p%zz@h/db":                                "postgres://(unparsable URL)",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -16,9 +16,11 @@ import (
 	"github.com/paysync/paysync"
 )
 
-// providerTimeout bounds one provider call, so that a provider that
-// accepts connections and never answers cannot hold a worker.
-const providerTimeout = 30 * time.Second
+// DefaultTimeout bounds one provider call of a connection that sets no
+// timeout, so that a provider that accepts connections and never answers
+// cannot hold a worker slot for long. Providers answer within a few
+// seconds when they are well.
+const DefaultTimeout = 10 * time.Second
 
 // Factory builds an adapter for one connection, sending through client.
 type Factory func(conn paysync.Connection, client *http.Client) (paysync.Provider, error)
@@ -74,7 +76,11 @@ func NewRegistry(conns []paysync.Connection, factories map[paysync.ProviderKind]
 		if c.RateLimit > 0 {
 			transport = &rateLimited{limiter: rate.NewLimiter(rate.Limit(c.RateLimit), max(1, int(c.RateLimit))), next: transport}
 		}
-		p, err := factory(c, &http.Client{Transport: transport, Timeout: providerTimeout})
+		timeout := c.Timeout
+		if timeout <= 0 {
+			timeout = DefaultTimeout
+		}
+		p, err := factory(c, &http.Client{Transport: transport, Timeout: timeout})
 		if err != nil {
 			return nil, fmt.Errorf("connection %s/%s: %w", c.Provider, c.Code, err)
 		}

@@ -10,6 +10,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // migrations holds one folder per dialect of files named
@@ -110,4 +111,54 @@ func (db *DB) migrate(ctx context.Context, upTo int) error {
 		}
 		return nil
 	})
+}
+
+// MigrationState is one migration and when it was applied; AppliedAt is
+// zero for a pending one.
+type MigrationState struct {
+	Version   int
+	Name      string
+	AppliedAt time.Time
+}
+
+// MigrationStatus lists every migration, in order, with when it was
+// applied. It changes nothing: a database never migrated has them all
+// pending.
+func (db *DB) MigrationStatus(ctx context.Context) ([]MigrationState, error) {
+	ms, err := db.migrations()
+	if err != nil {
+		return nil, err
+	}
+	exists := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+	if db.dialect == Postgres {
+		exists = "SELECT COUNT(*) FROM pg_catalog.pg_tables WHERE schemaname = current_schema() AND tablename = 'schema_migrations'"
+	}
+	var n int
+	if err := db.ro.QueryRowContext(ctx, exists).Scan(&n); err != nil {
+		return nil, err
+	}
+	applied := map[int]time.Time{}
+	if n > 0 {
+		rows, err := db.ro.QueryContext(ctx, "SELECT version, applied_at FROM schema_migrations")
+		if err != nil {
+			return nil, err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var v int
+			var at time.Time
+			if err := rows.Scan(&v, timeDest{&at}); err != nil {
+				return nil, err
+			}
+			applied[v] = at
+		}
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	out := make([]MigrationState, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, MigrationState{Version: m.version, Name: m.name, AppliedAt: applied[m.version]})
+	}
+	return out, nil
 }

@@ -24,6 +24,16 @@ func (db *DB) EnsureOrganization(ctx context.Context, name string) (*paysync.Org
 	return scanOrganization(db.ro.QueryRowContext(ctx, "SELECT id, name, created_at FROM organizations WHERE name = $1", name))
 }
 
+// OrganizationByName returns the organization named name; an unknown name
+// is an ENOTFOUND *paysync.Error.
+func (db *DB) OrganizationByName(ctx context.Context, name string) (*paysync.Organization, error) {
+	o, err := scanOrganization(db.ro.QueryRowContext(ctx, "SELECT id, name, created_at FROM organizations WHERE name = $1", name))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, organizationNotFound()
+	}
+	return o, err
+}
+
 // AddAPIKey implements paysync.Store. A hash already held by another
 // organization is an ECONFLICT.
 func (db *DB) AddAPIKey(ctx context.Context, orgID, keyHash string) error {

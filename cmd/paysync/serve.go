@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"net"
@@ -18,15 +17,15 @@ import (
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
-	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	role := fs.String("role", "all", "all, api or worker")
-	if err := fs.Parse(args); err != nil {
+	c := newCommand("serve", "serve [--role=all|api|worker]",
+		"Serves the customer API and the retry dashboard (api), runs the sync workers and the\nreconciler (worker), or both (all). Without provider connections in PAYSYNC_CONFIG it\nserves sandbox connections from in-process emulators.", allVars)
+	role := c.fs.String("role", "all", "all, api or worker")
+	if err := c.parse(args, 0, stdout); err != nil {
 		return err
 	}
 	runAPI, runWorker := *role == "all" || *role == "api", *role == "all" || *role == "worker"
 	if !runAPI && !runWorker {
-		return fmt.Errorf("--role: %q is not all, api or worker", *role)
+		return &usageError{fmt.Sprintf("paysync serve: --role: %q is not all, api or worker\n%s", *role, c.usage())}
 	}
 	cfg, err := config.Load(getenv)
 	if err != nil {

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -66,38 +67,59 @@ func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
+// connectTimeout bounds connecting to the database or Redis at start-up,
+// so that a server that drops packets fails start-up instead of hanging it.
+const connectTimeout = 15 * time.Second
+
 // OpenStore opens and migrates the database.
 func OpenStore(ctx context.Context, cfg *config.Config) (*store.DB, error) {
-	db, err := store.Open(ctx, cfg.DatabaseURL)
+	db, err := Connect(ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("DATABASE_URL: %w", err)
+		return nil, err
 	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("migrate: %w", err)
+		return nil, fmt.Errorf("DATABASE_URL %s: migrate: %w", config.Redact(cfg.DatabaseURL), err)
+	}
+	return db, nil
+}
+
+// Connect opens the database without migrating it. Its error names
+// DATABASE_URL without the password.
+func Connect(ctx context.Context, cfg *config.Config) (*store.DB, error) {
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	db, err := store.Open(cctx, cfg.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("DATABASE_URL %s: %w", config.Redact(cfg.DatabaseURL), err)
 	}
 	return db, nil
 }
 
 // New opens the database and Redis, ensures organizations and keys, and
-// builds the provider registry, the queue and the service.
-func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) (a *App, err error) {
-	a = &App{Config: cfg, Logger: log, StartedAt: time.Now()}
-	defer func() {
-		if err != nil {
-			a.Close()
-		}
-	}()
-	if a.DB, err = OpenStore(ctx, cfg); err != nil {
+// builds the provider registry, the queue and the service. On error it has
+// closed whatever it opened.
+func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Writer) (*App, error) {
+	a := &App{Config: cfg, Logger: log, StartedAt: time.Now()}
+	if err := a.build(ctx, stdout); err != nil {
+		a.Close()
 		return nil, err
 	}
+	return a, nil
+}
+
+func (a *App) build(ctx context.Context, stdout io.Writer) (err error) {
+	cfg, log := a.Config, a.Logger
+	if a.DB, err = OpenStore(ctx, cfg); err != nil {
+		return err
+	}
 	a.closers = append(a.closers, a.DB.Close)
-	if err := a.openRedis(); err != nil {
-		return nil, err
+	if err := a.openRedis(ctx); err != nil {
+		return err
 	}
 	conns, err := a.ensureOrganizations(ctx, stdout)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	factories := map[paysync.ProviderKind]providers.Factory{
 		paysync.Stripe: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return stripe.New(c, h) },
@@ -108,14 +130,14 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 		paysync.Braintree: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return braintree.New(c, h) },
 	}
 	if err := a.newEmulators(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	inProcess := map[string]http.Handler{}
 	for kind, h := range a.Sandbox {
 		inProcess[a.sandboxURL(kind)] = h
 	}
 	if a.Registry, err = providers.NewRegistry(conns, factories, providers.Options{InProcess: inProcess}); err != nil {
-		return nil, fmt.Errorf("PAYSYNC_CONFIG: %w", err)
+		return fmt.Errorf("PAYSYNC_CONFIG: %w", err)
 	}
 	jobOpts := jobs.Options{Queue: cfg.Queue, MaxRetry: cfg.MaxRetry, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax, Retention: 24 * time.Hour}
 	client := asynq.NewClientFromRedisClient(a.Redis)
@@ -133,7 +155,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 		Deliver:    &jobs.Deliverer{Store: a.DB, Client: jobs.NewDeliveryClient()},
 		SetupLinks: &jobs.SetupLinks{Store: a.DB, Service: a.Service},
 	}
-	return a, nil
+	return nil
 }
 
 // Emulators are the in-process providers behind sandbox connections.
@@ -214,9 +236,14 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 	return h
 }
 
-func (a *App) openRedis() error {
+// openRedis connects to the configured Redis (or starts the in-process one)
+// and checks that it answers: a Redis that is down at start-up is a
+// configuration error worth stopping for, unlike one that goes away later.
+func (a *App) openRedis(ctx context.Context) error {
+	field := "REDIS_URL " + config.Redact(a.Config.RedisURL)
 	switch {
 	case len(a.Config.RedisClusterAddrs) > 0:
+		field = "REDIS_CLUSTER_ADDRS " + strings.Join(a.Config.RedisClusterAddrs, ",")
 		a.RedisOpt = asynq.RedisClusterClientOpt{Addrs: a.Config.RedisClusterAddrs}
 	case a.Config.RedisURL != "":
 		opt, err := asynq.ParseRedisURI(a.Config.RedisURL)
@@ -225,7 +252,7 @@ func (a *App) openRedis() error {
 			if errors.As(err, &ue) {
 				err = ue.Err // without the URL, which may carry a password
 			}
-			return fmt.Errorf("REDIS_URL: %w", err)
+			return fmt.Errorf("%s: %w", field, err)
 		}
 		a.RedisOpt = opt
 	default:
@@ -241,10 +268,15 @@ func (a *App) openRedis() error {
 	}
 	rc, ok := a.RedisOpt.MakeRedisClient().(redis.UniversalClient)
 	if !ok {
-		return errors.New("REDIS_URL: unsupported redis connection")
+		return fmt.Errorf("%s: unsupported redis connection", field)
 	}
 	a.Redis = rc
 	a.closers = append(a.closers, rc.Close)
+	pctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	if err := rc.Ping(pctx).Err(); err != nil {
+		return fmt.Errorf("%s: %w", field, err)
+	}
 	return nil
 }
 
@@ -374,8 +406,12 @@ func (a *App) Ready(ctx context.Context) error {
 // SandboxMode reports whether the providers are the in-process emulators.
 func (a *App) SandboxMode() bool { return !a.Config.HasConnections() }
 
-// Close releases everything New opened.
+// Close releases everything New opened. It is safe on a nil or partly
+// built App, and more than once.
 func (a *App) Close() {
+	if a == nil {
+		return
+	}
 	for i := len(a.closers) - 1; i >= 0; i-- {
 		_ = a.closers[i]()
 	}

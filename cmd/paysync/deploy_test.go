@@ -1,0 +1,105 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/paysync/paysync/internal/testenv"
+)
+
+// No Docker engine runs the tests: the compose file is checked by parsing
+// it. Every long-running service has a healthcheck; paysync's use its own
+// healthcheck command (the image has no curl) on a port the service opens.
+func TestComposeHealthchecks(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docker-compose.yml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Services map[string]struct {
+			Build       any               `yaml:"build"`
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+			Healthcheck *struct {
+				Test []string `yaml:"test"`
+			} `yaml:"healthcheck"`
+			DependsOn map[string]struct {
+				Condition string `yaml:"condition"`
+			} `yaml:"depends_on"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(raw, &f); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	oneShot := map[string]bool{}
+	for _, s := range f.Services {
+		for dep, c := range s.DependsOn {
+			if c.Condition == "service_completed_successfully" {
+				oneShot[dep] = true
+			}
+		}
+	}
+	if len(f.Services) < 4 {
+		t.Fatalf("services: %d", len(f.Services))
+	}
+	for name, s := range f.Services {
+		if oneShot[name] {
+			continue
+		}
+		if s.Healthcheck == nil || len(s.Healthcheck.Test) < 2 || s.Healthcheck.Test[0] == "NONE" {
+			t.Errorf("service %s has no healthcheck", name)
+			continue
+		}
+		if s.Build == nil {
+			continue
+		}
+		test := s.Healthcheck.Test
+		if !slices.Equal(test[:3], []string{"CMD", "/paysync", "healthcheck"}) {
+			t.Errorf("service %s: healthcheck %v does not use paysync healthcheck", name, test)
+		}
+		i := slices.Index(test, "--url")
+		if i < 0 || i+1 >= len(test) {
+			t.Errorf("service %s: healthcheck %v names no --url", name, test)
+			continue
+		}
+		// The probed port is one the service listens on.
+		port := test[i+1][strings.LastIndex(test[i+1], ":")+1 : strings.LastIndex(test[i+1], "/")]
+		listens := !slices.Contains(s.Command, "--role=worker") && port == "8080"
+		if addr := s.Environment["PAYSYNC_METRICS_ADDR"]; strings.HasSuffix(addr, ":"+port) {
+			listens = true
+		}
+		if !listens {
+			t.Errorf("service %s: healthcheck probes port %s, which it does not open", name, port)
+		}
+	}
+}
+
+// The image keeps its SQLite file in a /data volume its non-root user owns;
+// the build context leaves out databases, node_modules and .git.
+func TestContainerFiles(t *testing.T) {
+	read := func(name string) string {
+		raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(raw)
+	}
+	dockerfile := read("Dockerfile")
+	for _, want := range []string{"ENV DATABASE_URL=/data/paysync.db", "VOLUME /data", "USER nonroot", "--chown=65532:65532 /data /data",
+		`HEALTHCHECK`, `"/paysync", "healthcheck"`} {
+		if !strings.Contains(dockerfile, want) {
+			t.Errorf("Dockerfile lacks %q", want)
+		}
+	}
+	ignore := strings.Fields(read(".dockerignore"))
+	for _, want := range []string{".git", "paysync.db*", "**/node_modules", "test/sdk", "*.test"} {
+		if !slices.Contains(ignore, want) {
+			t.Errorf(".dockerignore lacks %q", want)
+		}
+	}
+}
