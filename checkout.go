@@ -6,10 +6,11 @@ import (
 	"github.com/google/uuid"
 )
 
-// Notifier sends client webhooks about a customer to its organization's
-// endpoints. checkoutURL is set for EventCheckoutURLGenerated only.
-type Notifier interface {
-	Notify(ctx context.Context, c *Customer, webhookType, checkoutURL string) error
+// SetupLinker is implemented by adapters whose provider hosts a page where
+// the end customer adds a payment method (Stripe Checkout in setup mode,
+// an Adyen payment link, a GoCardless billing request flow).
+type SetupLinker interface {
+	SetupLink(ctx context.Context, c *Customer, providerCustomerID, returnURL, idempotencyKey string) (string, error)
 }
 
 // CheckoutURL creates a setup link where the end customer adds a payment

@@ -47,6 +47,24 @@ type Store interface {
 	Close() error
 }
 
+// PaymentMethodStore keeps what refreshes read of the payment methods at
+// the providers: the customer an event is about, what a re-read found, and
+// the links due a scheduled re-read.
+type PaymentMethodStore interface {
+	// CustomerByProviderID finds the customer linked to a provider customer
+	// on one connection, with its link.
+	CustomerByProviderID(ctx context.Context, orgID string, kind ProviderKind, code, providerCustomerID string) (*Customer, error)
+	// RecordPaymentMethod stores what a refresh read at checkedAt about
+	// providerCustomerID, unless a refresh that read later already stored
+	// its answer or the link no longer is a synced link to that customer;
+	// it reports whether has_payment_method changed, and records a
+	// customer.payment_method_updated Notification with the change.
+	RecordPaymentMethod(ctx context.Context, linkID, providerCustomerID string, has bool, checkedAt time.Time) (changed bool, err error)
+	// LinksToRefresh lists synced links without a payment method whose last
+	// check is older than checkedBefore (or that were never checked), oldest first.
+	LinksToRefresh(ctx context.Context, checkedBefore time.Time, limit int) ([]string, error)
+}
+
 // CustomerKey selects one customer: exactly one of the fields is set.
 type CustomerKey struct {
 	ID         string

@@ -37,12 +37,20 @@ type Deps struct {
 	Sandbox map[string]http.Handler
 	// Notify stores provider webhooks in and client webhook endpoints;
 	// nil serves no webhook routes.
-	Notify paysync.NotifyStore
+	Notify WebhookStore
 	// Inbox queues stored provider events for processing.
 	Inbox Inbox
 	// SandboxConnections lists every organization's sandbox connection of
 	// a provider: the targets of /webhooks/sandbox/{provider}.
 	SandboxConnections func(paysync.ProviderKind) []paysync.Connection
+}
+
+// WebhookStore is what the webhook routes store: provider events in (the
+// inbox), client webhook endpoints and deliveries out.
+type WebhookStore interface {
+	paysync.InboxStore
+	paysync.EndpointStore
+	paysync.DeliveryStore
 }
 
 // NewServer returns the HTTP handler serving every route.

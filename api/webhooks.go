@@ -171,7 +171,7 @@ func lagoEndpointView(e *paysync.WebhookEndpoint) lagoWebhookEndpoint {
 
 // handleCreateWebhookEndpoint is POST /api/v1/webhook_endpoints. paysync
 // signs with HMAC only (Lago's default is JWT, which needs Lago's RSA key).
-func handleCreateWebhookEndpoint(store paysync.NotifyStore, log *slog.Logger) http.Handler {
+func handleCreateWebhookEndpoint(store paysync.EndpointStore, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
 		if err != nil {
@@ -217,7 +217,7 @@ func handleCreateWebhookEndpoint(store paysync.NotifyStore, log *slog.Logger) ht
 }
 
 // handleListWebhookEndpoints is GET /api/v1/webhook_endpoints.
-func handleListWebhookEndpoints(store paysync.NotifyStore, log *slog.Logger) http.Handler {
+func handleListWebhookEndpoints(store paysync.EndpointStore, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		es, err := store.WebhookEndpoints(r.Context(), organizationFrom(r.Context()).ID)
 		if err != nil {
@@ -239,7 +239,7 @@ func handleListWebhookEndpoints(store paysync.NotifyStore, log *slog.Logger) htt
 }
 
 // handleWebhookEndpoint is GET and DELETE /api/v1/webhook_endpoints/{lago_id}.
-func handleWebhookEndpoint(store paysync.NotifyStore, log *slog.Logger, remove bool) http.Handler {
+func handleWebhookEndpoint(store paysync.EndpointStore, log *slog.Logger, remove bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		org := organizationFrom(r.Context()).ID
 		e, err := store.WebhookEndpoint(r.Context(), org, r.PathValue("lago_id"))
@@ -257,7 +257,7 @@ func handleWebhookEndpoint(store paysync.NotifyStore, log *slog.Logger, remove b
 // handleHMACKey is GET /api/v1/webhooks/hmac_key: the key that signs this
 // organization's client webhooks (X-Lago-Signature), which Lago shows in
 // its settings page.
-func handleHMACKey(store paysync.NotifyStore, log *slog.Logger) http.Handler {
+func handleHMACKey(store paysync.EndpointStore, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		key, err := store.WebhookHMACKey(r.Context(), organizationFrom(r.Context()).ID)
 		if err != nil {
@@ -284,7 +284,7 @@ type deliveryView struct {
 // handleDeliveries is GET /api/v1/webhook_deliveries (paysync's own): the
 // organization's latest client webhook deliveries and how their attempts
 // went, newest first; ?limit= up to 100.
-func handleDeliveries(store paysync.NotifyStore, log *slog.Logger) http.Handler {
+func handleDeliveries(store paysync.DeliveryStore, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 		if limit <= 0 || limit > 100 {

@@ -268,10 +268,10 @@ func TestNotificationSurvivesACrash(t *testing.T) {
 		Notify: paysync.EventPaymentProviderCreated}); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
-	notifier := &Notifier{Store: r.db, Outbox: r.db, Queue: r.queue, MaxRetry: 2, Render: func(c *paysync.Customer) any {
+	outbox := &Outbox{Store: r.db, Notifications: r.db, Endpoints: r.db, Queue: r.queue, MaxRetry: 2, Render: func(c *paysync.Customer) any {
 		return map[string]string{"external_id": c.ExternalID}
 	}}
-	rec := &Reconciler{Store: r.db, Notify: r.db, Queue: r.queue, Notifier: notifier, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	rec := &Reconciler{Store: r.db, Inbox: r.db, Deliveries: r.db, PaymentMethods: r.db, Queue: r.queue, Outbox: outbox, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for range 2 { // twice: the second pass finds nothing left to deliver
 		if _, err := rec.Pass(ctx, time.Now().Add(time.Second)); err != nil {
 			t.Fatal(err)

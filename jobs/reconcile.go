@@ -8,26 +8,29 @@ import (
 	"github.com/paysync/paysync"
 )
 
-const storeTimeout = 10 * time.Second
-
 // Reconciler re-enqueues links left pending: the enqueue failed (Redis down
 // at request time), the in-process Redis lost its queue in a restart, or a
 // task was archived while its link stayed pending. It is safe to run in
 // every worker process: the TaskID makes duplicate enqueues no-ops.
 type Reconciler struct {
 	Store paysync.Store
-	// Notify, when set, adds two duties: provider events stored while Redis
-	// was down are queued, and links without a payment method are re-read
-	// every RefreshEvery — Braintree sends no "method added" event at all.
-	Notify       paysync.NotifyStore
-	RefreshEvery time.Duration
-	// WebhookMaxRetry is the retry budget of re-queued client deliveries.
+	// Inbox, when set, adds the duty of queueing provider events stored
+	// while Redis was down.
+	Inbox paysync.InboxStore
+	// Outbox, when set, delivers notifications left undelivered (a crash
+	// right after the change they announce committed).
+	Outbox *Outbox
+	// Deliveries, when set, adds the duty of queueing client deliveries
+	// whose enqueue failed; WebhookMaxRetry is their retry budget.
+	Deliveries      paysync.DeliveryStore
 	WebhookMaxRetry int
-	// Notifier delivers notifications left undelivered (a crash right
-	// after the change they announce committed).
-	Notifier *Notifier
-	Queue    *Queue
-	Logger   *slog.Logger
+	// PaymentMethods, when set with RefreshEvery, adds the re-read of links
+	// without a payment method every RefreshEvery: Braintree sends no
+	// "method added" event at all.
+	PaymentMethods paysync.PaymentMethodStore
+	RefreshEvery   time.Duration
+	Queue          *Queue
+	Logger         *slog.Logger
 	// Interval between passes; After is how long a link must have been
 	// pending before a pass touches it.
 	Interval time.Duration
@@ -60,55 +63,52 @@ func (r *Reconciler) Run(ctx context.Context, startedAt time.Time) {
 }
 
 // Pass re-enqueues the links pending since before, queues unprocessed
-// provider events and due refreshes, and reports how many links needed a
-// new sync task.
+// provider events, undelivered notifications and deliveries, and due
+// refreshes, and reports how many links needed a new sync task.
 func (r *Reconciler) Pass(ctx context.Context, before time.Time) (int, error) {
 	n, err := r.pendingLinks(ctx, before)
-	if err != nil || r.Notify == nil {
-		return n, err
-	}
-	events, err := r.Notify.UnprocessedInbox(ctx, before, r.batch())
 	if err != nil {
 		return n, err
 	}
-	for _, id := range events {
-		if err := r.Queue.EnqueueInbox(ctx, id); err != nil {
+	if r.Inbox != nil {
+		events, err := r.Inbox.UnprocessedInbox(ctx, before, r.batch())
+		if err := enqueueAll(ctx, events, err, r.Queue.EnqueueInbox); err != nil {
 			return n, err
 		}
 	}
-	if r.Notifier != nil {
-		notes, err := r.Notify.PendingNotifications(ctx, before, r.batch())
-		if err != nil {
-			return n, err
-		}
-		for _, id := range notes {
-			if err := r.Notifier.Flush(ctx, id); err != nil {
-				return n, err
-			}
-		}
-	}
-	deliveries, err := r.Notify.UnsentDeliveries(ctx, before, r.batch())
-	if err != nil {
-		return n, err
-	}
-	for _, id := range deliveries {
-		if err := r.Queue.EnqueueDelivery(ctx, id, r.WebhookMaxRetry); err != nil {
+	if r.Outbox != nil {
+		if err := r.Outbox.FlushPending(ctx, before, r.batch()); err != nil {
 			return n, err
 		}
 	}
-	if r.RefreshEvery <= 0 {
-		return n, nil
+	if r.Deliveries != nil {
+		deliveries, err := r.Deliveries.UnsentDeliveries(ctx, before, r.batch())
+		enqueue := func(ctx context.Context, id string) error { return r.Queue.EnqueueDelivery(ctx, id, r.WebhookMaxRetry) }
+		if err := enqueueAll(ctx, deliveries, err, enqueue); err != nil {
+			return n, err
+		}
 	}
-	links, err := r.Notify.LinksToRefresh(ctx, time.Now().Add(-r.RefreshEvery), r.batch())
-	if err != nil {
-		return n, err
-	}
-	for _, id := range links {
-		if err := r.Queue.EnqueueRefresh(ctx, id); err != nil {
+	if r.PaymentMethods != nil && r.RefreshEvery > 0 {
+		links, err := r.PaymentMethods.LinksToRefresh(ctx, time.Now().Add(-r.RefreshEvery), r.batch())
+		if err := enqueueAll(ctx, links, err, r.Queue.EnqueueRefresh); err != nil {
 			return n, err
 		}
 	}
 	return n, nil
+}
+
+// enqueueAll queues every id of a listing that returned listErr, stopping
+// at the first failure.
+func enqueueAll(ctx context.Context, ids []string, listErr error, enqueue func(context.Context, string) error) error {
+	if listErr != nil {
+		return listErr
+	}
+	for _, id := range ids {
+		if err := enqueue(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (r *Reconciler) batch() int {

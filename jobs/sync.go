@@ -2,6 +2,7 @@ package jobs
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 
@@ -10,15 +11,40 @@ import (
 	"github.com/paysync/paysync"
 )
 
+// TypeSync is the task type of the customer sync job.
+const TypeSync = "customer:sync"
+
+// NewSyncTask builds the task for one link generation. Its payload holds
+// ids only: nothing personal or secret ever reaches Redis.
+func NewSyncTask(ref paysync.LinkRef, o Options) (*asynq.Task, error) {
+	payload, err := json.Marshal(ref)
+	if err != nil {
+		return nil, err
+	}
+	opts := []asynq.Option{asynq.TaskID(ref.TaskID()), asynq.Queue(o.queue()), asynq.MaxRetry(o.MaxRetry), asynq.Timeout(taskTimeout)}
+	if o.Retention > 0 {
+		opts = append(opts, asynq.Retention(o.Retention))
+	}
+	return asynq.NewTask(TypeSync, payload, opts...), nil
+}
+
+func parseSyncPayload(t *asynq.Task) (paysync.LinkRef, error) {
+	var ref paysync.LinkRef
+	if err := json.Unmarshal(t.Payload(), &ref); err != nil || ref.ID == "" {
+		return ref, fmt.Errorf("sync task payload %q: %v: %w", t.Payload(), err, asynq.SkipRetry)
+	}
+	return ref, nil
+}
+
 // Syncer creates or links one customer at its provider and stores the
 // outcome. It implements paysync.Syncer (inline runs) and asynq.Handler
 // (background runs); both run the same code.
 type Syncer struct {
 	Store       paysync.Store
 	Connections paysync.Connections
-	// Notifier, when set, delivers the notifications recorded with the
+	// Outbox, when set, delivers the notifications recorded with the
 	// outcomes (created customers, permanent failures) right away.
-	Notifier *Notifier
+	Outbox *Outbox
 	// Queue, when set, takes the setup-link task of connections that
 	// generate one on creation.
 	Queue  *Queue
@@ -138,10 +164,10 @@ func (s *Syncer) announce(ctx context.Context, c *paysync.Customer, r paysync.Sy
 			s.Logger.Warn("setup link not queued", "link_id", l.ID, "err", err)
 		}
 	}
-	if s.Notifier == nil || r.Notify == "" {
+	if s.Outbox == nil || r.Notify == "" {
 		return
 	}
-	if err := s.Notifier.FlushCustomer(ctx, c.ID); err != nil {
+	if err := s.Outbox.FlushCustomer(ctx, c.ID); err != nil {
 		s.Logger.Warn("client webhook not delivered yet; the reconciler will", "customer_id", c.ID, "webhook_type", r.Notify, "err", err)
 	}
 }

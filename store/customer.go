@@ -132,25 +132,17 @@ func (db *DB) lockCustomer(ctx context.Context, tx *sql.Tx, orgID, externalID st
 	err := tx.QueryRowContext(ctx, "SELECT sequential_id, "+strings.Join(customerColumns, ", ")+
 		" FROM customers WHERE organization_id = $1 AND external_id = $2"+db.forUpdate(),
 		orgID, externalID).Scan(append([]any{&c.SequentialID}, dests(customerFields, c)...)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, nil
-	}
 	if err != nil {
-		return nil, err
+		return nil, noRow(err, absent) // none yet
 	}
 	// The link is read by a statement of its own, after the customer lock
 	// is held: a join locked only on customers would return the link as of
 	// before the wait (PostgreSQL re-checks only the locked row), and the
 	// lock on the link keeps RecordSync from changing it under us.
-	l := &paysync.ProviderLink{}
-	err = tx.QueryRowContext(ctx, "SELECT "+strings.Join(linkColumns, ", ")+
-		" FROM provider_links WHERE customer_id = $1"+db.forUpdate(), c.ID).Scan(dests(linkFields, l)...)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-	case err != nil:
+	c.Link, err = selectOne(ctx, tx, linkFields, absent,
+		"provider_links WHERE customer_id = $1"+db.forUpdate(), c.ID)
+	if err != nil {
 		return nil, err
-	default:
-		c.Link = l
 	}
 	return c, nil
 }
@@ -338,12 +330,12 @@ func (db *DB) Customer(ctx context.Context, orgID string, by paysync.CustomerKey
 	default:
 		return nil, paysync.Errorf(paysync.EINVALID, "a customer id, external id or email is required")
 	}
-	rows, err := db.ro.QueryContext(ctx, selectCustomer+" WHERE c.organization_id = $1 AND "+where+
-		" ORDER BY c.sequential_id LIMIT 1", orgID, arg)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := scanCustomers(rows)
+	return db.firstCustomer(ctx, "c.organization_id = $1 AND "+where, orgID, arg)
+}
+
+// firstCustomer reads the oldest customer, with its link, that where selects.
+func (db *DB) firstCustomer(ctx context.Context, where string, args ...any) (*paysync.Customer, error) {
+	cs, err := db.queryCustomers(ctx, selectCustomer+" WHERE "+where+" ORDER BY c.sequential_id LIMIT 1", args...)
 	if err != nil {
 		return nil, err
 	}
@@ -419,18 +411,7 @@ func (db *DB) DeleteCustomer(ctx context.Context, orgID, customerID string) erro
 
 // LinkCustomer implements paysync.Store.
 func (db *DB) LinkCustomer(ctx context.Context, linkID string) (*paysync.Customer, error) {
-	rows, err := db.ro.QueryContext(ctx, selectCustomer+" WHERE l.id = $1", linkID)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := scanCustomers(rows)
-	if err != nil {
-		return nil, err
-	}
-	if len(cs) == 0 {
-		return nil, notFound()
-	}
-	return cs[0], nil
+	return db.firstCustomer(ctx, "l.id = $1", linkID)
 }
 
 // scanCustomers reads rows of selectCustomer and closes them.

@@ -25,8 +25,8 @@ const (
 	SQLite   = "sqlite"
 )
 
-// DB is a paysync.Store and paysync.NotifyStore on one PostgreSQL or SQLite
-// database.
+// DB is paysync's every store (Store, the inbox, the outbox, the payment
+// method refreshes) on one PostgreSQL or SQLite database.
 type DB struct {
 	// rw runs writes and every transaction. On SQLite it holds a single
 	// connection: SQLite allows one writer at a time, and queueing writers
@@ -39,7 +39,14 @@ type DB struct {
 	dialect string
 }
 
-var _ paysync.Store = (*DB)(nil)
+var (
+	_ paysync.Store              = (*DB)(nil)
+	_ paysync.PaymentMethodStore = (*DB)(nil)
+	_ paysync.InboxStore         = (*DB)(nil)
+	_ paysync.NotificationStore  = (*DB)(nil)
+	_ paysync.EndpointStore      = (*DB)(nil)
+	_ paysync.DeliveryStore      = (*DB)(nil)
+)
 
 // Open connects to the database named by dsn: a "postgres://" or
 // "postgresql://" URL is PostgreSQL; anything else is a SQLite file path,
@@ -204,4 +211,72 @@ func (db *DB) execOne(ctx context.Context, missing func() error, query string, a
 		return missing()
 	}
 	return nil
+}
+
+func notFoundResource(resource, message string) error {
+	return &paysync.Error{Code: paysync.ENOTFOUND, Resource: resource, Message: message}
+}
+
+// noRow answers missing's error for sql.ErrNoRows, and err otherwise.
+func noRow(err error, missing func() error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return missing()
+	}
+	return err
+}
+
+// absent is the missing row's answer where none is no error.
+func absent() error { return nil }
+
+// querier is a *sql.DB or a *sql.Tx.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// selectOne reads the row "SELECT <fields> FROM <from>" finds, answering
+// missing's error when there is none (nil, nil when missing answers nil).
+func selectOne[R any](ctx context.Context, q querier, fields []field[R], missing func() error, from string, args ...any) (*R, error) {
+	r := new(R)
+	err := q.QueryRowContext(ctx, "SELECT "+strings.Join(names(fields), ", ")+" FROM "+from, args...).Scan(dests(fields, r)...)
+	if err != nil {
+		return nil, noRow(err, missing)
+	}
+	return r, nil
+}
+
+// selectAll reads every row "SELECT <fields> FROM <from>" finds.
+func selectAll[R any](ctx context.Context, q querier, fields []field[R], from string, args ...any) ([]*R, error) {
+	rows, err := q.QueryContext(ctx, "SELECT "+strings.Join(names(fields), ", ")+" FROM "+from, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*R
+	for rows.Next() {
+		r := new(R)
+		if err := rows.Scan(dests(fields, r)...); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// ids runs a query of one text column.
+func (db *DB) ids(ctx context.Context, query string, args ...any) ([]string, error) {
+	rows, err := db.ro.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
 }

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"time"
 
 	"github.com/paysync/paysync"
@@ -89,30 +88,18 @@ func (db *DB) PendingLinks(ctx context.Context, before time.Time, limit int) ([]
 	return refs, rows.Err()
 }
 
-// CustomerByProviderID implements paysync.NotifyStore. Should several
+// CustomerByProviderID implements paysync.PaymentMethodStore. Should several
 // customers of the organization link the same provider customer, the
 // oldest is returned. An empty providerCustomerID matches nothing.
 func (db *DB) CustomerByProviderID(ctx context.Context, orgID string, kind paysync.ProviderKind, code, providerCustomerID string) (*paysync.Customer, error) {
 	if providerCustomerID == "" {
 		return nil, notFound()
 	}
-	rows, err := db.ro.QueryContext(ctx, selectCustomer+` WHERE l.organization_id = $1 AND l.provider = $2
-		AND l.connection_code = $3 AND l.provider_customer_id = $4 ORDER BY c.sequential_id LIMIT 1`,
-		orgID, string(kind), code, providerCustomerID)
-	if err != nil {
-		return nil, err
-	}
-	cs, err := scanCustomers(rows)
-	if err != nil {
-		return nil, err
-	}
-	if len(cs) == 0 {
-		return nil, notFound()
-	}
-	return cs[0], nil
+	return db.firstCustomer(ctx, `l.organization_id = $1 AND l.provider = $2
+		AND l.connection_code = $3 AND l.provider_customer_id = $4`, orgID, string(kind), code, providerCustomerID)
 }
 
-// RecordPaymentMethod implements paysync.NotifyStore. The link's row lock
+// RecordPaymentMethod implements paysync.PaymentMethodStore. The link's row lock
 // (PostgreSQL) or the write lock (SQLite) is held from reading the old
 // value to the update, so concurrent refreshes apply in some serial order,
 // and a check that read earlier than the stored one is dropped, as is one
@@ -126,11 +113,8 @@ func (db *DB) RecordPaymentMethod(ctx context.Context, linkID, providerCustomerI
 		var state, current string
 		err := tx.QueryRowContext(ctx, "SELECT has_payment_method, pm_checked_at, state, provider_customer_id FROM provider_links WHERE id = $1"+db.forUpdate(),
 			linkID).Scan(&old, optTimeDest{&checked}, &state, &current)
-		if errors.Is(err, sql.ErrNoRows) {
-			return linkNotFound()
-		}
 		if err != nil {
-			return err
+			return noRow(err, linkNotFound)
 		}
 		if (checked != nil && !checked.Before(checkedAt)) || state != string(paysync.SyncSynced) || current != providerCustomerID {
 			return nil
@@ -167,7 +151,7 @@ func linkNotFound() error {
 	return &paysync.Error{Code: paysync.ENOTFOUND, Resource: "provider_link", Message: "provider link not found"}
 }
 
-// LinksToRefresh implements paysync.NotifyStore: synced links without a
+// LinksToRefresh implements paysync.PaymentMethodStore: synced links without a
 // payment method, never checked or last checked before checkedBefore, the
 // longest unchecked first (a link never checked counts from its sync); a
 // limit of 0 or less means 100.

@@ -3,7 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -28,7 +27,7 @@ func notifyLink(ctx context.Context, tx *sql.Tx, linkID, webhookType string) err
 	return nil
 }
 
-// AddNotification implements paysync.NotifyStore.
+// AddNotification implements paysync.NotificationStore.
 func (db *DB) AddNotification(ctx context.Context, n *paysync.Notification) error {
 	if n.ID == "" {
 		n.ID = newID()
@@ -43,21 +42,16 @@ func (db *DB) AddNotification(ctx context.Context, n *paysync.Notification) erro
 	return nil
 }
 
-// Notification implements paysync.NotifyStore.
+// Notification implements paysync.NotificationStore.
 func (db *DB) Notification(ctx context.Context, id string) (*paysync.Notification, error) {
-	n := &paysync.Notification{}
-	err := db.ro.QueryRowContext(ctx, "SELECT "+strings.Join(notificationColumns, ", ")+" FROM notifications WHERE id = $1", id).
-		Scan(dests(notificationFields, n)...)
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFoundResource("notification", "notification not found")
-	}
-	if err != nil {
-		return nil, err
-	}
-	return n, nil
+	return selectOne(ctx, db.ro, notificationFields, notificationNotFound, "notifications WHERE id = $1", id)
 }
 
-// PendingNotifications implements paysync.NotifyStore; a limit of 0 or
+func notificationNotFound() error {
+	return notFoundResource("notification", "notification not found")
+}
+
+// PendingNotifications implements paysync.NotificationStore; a limit of 0 or
 // less means 100.
 func (db *DB) PendingNotifications(ctx context.Context, before time.Time, limit int) ([]string, error) {
 	if limit <= 0 {
@@ -67,13 +61,13 @@ func (db *DB) PendingNotifications(ctx context.Context, before time.Time, limit 
 		ORDER BY created_at, id LIMIT $2`, normTime(before), limit)
 }
 
-// CustomerNotifications implements paysync.NotifyStore.
+// CustomerNotifications implements paysync.NotificationStore.
 func (db *DB) CustomerNotifications(ctx context.Context, customerID string) ([]string, error) {
 	return db.ids(ctx, `SELECT id FROM notifications WHERE customer_id = $1 AND processed_at IS NULL
 		ORDER BY created_at, id`, customerID)
 }
 
-// DeliverNotification implements paysync.NotifyStore. Marking first makes
+// DeliverNotification implements paysync.NotificationStore. Marking first makes
 // a concurrent second flush of the same notification store nothing.
 func (db *DB) DeliverNotification(ctx context.Context, id string, ds []*paysync.Delivery) (bool, error) {
 	prepareDeliveries(ds)

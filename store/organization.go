@@ -3,9 +3,6 @@ package store
 import (
 	"context"
 	"database/sql"
-	"errors"
-
-	"github.com/google/uuid"
 
 	"github.com/paysync/paysync"
 )
@@ -74,10 +71,9 @@ func (db *DB) CountAPIKeys(ctx context.Context, orgID string) (int, error) {
 func (db *DB) OrganizationByAPIKey(ctx context.Context, keyHash string) (*paysync.Organization, error) {
 	o, err := scanOrganization(db.ro.QueryRowContext(ctx,
 		"SELECT o.id, o.name, o.created_at FROM api_keys k JOIN organizations o ON o.id = k.organization_id WHERE k.hash = $1", keyHash))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, &paysync.Error{Code: paysync.EUNAUTHORIZED, Resource: "api_key", Message: "unknown API key"}
-	}
-	return o, err
+	return o, noRow(err, func() error {
+		return &paysync.Error{Code: paysync.EUNAUTHORIZED, Resource: "api_key", Message: "unknown API key"}
+	})
 }
 
 func scanOrganization(row *sql.Row) (*paysync.Organization, error) {
@@ -90,37 +86,4 @@ func scanOrganization(row *sql.Row) (*paysync.Organization, error) {
 
 func organizationNotFound() error {
 	return &paysync.Error{Code: paysync.ENOTFOUND, Resource: "organization", Message: "organization not found"}
-}
-
-// WebhookHMACKey implements paysync.NotifyStore. The first use stores a
-// random UUID only while the key is still empty, so of concurrent first
-// uses one wins and all return its key.
-func (db *DB) WebhookHMACKey(ctx context.Context, orgID string) (string, error) {
-	// Every delivery signs with the key: the common case is a plain read.
-	var key string
-	err := db.ro.QueryRowContext(ctx, "SELECT webhook_hmac_key FROM organizations WHERE id = $1", orgID).Scan(&key)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", organizationNotFound()
-	}
-	if err != nil || key != "" {
-		return key, err
-	}
-	if _, err := db.rw.ExecContext(ctx, "UPDATE organizations SET webhook_hmac_key = $2 WHERE id = $1 AND webhook_hmac_key = ''",
-		orgID, uuid.NewString()); err != nil {
-		return "", err
-	}
-	err = db.ro.QueryRowContext(ctx, "SELECT webhook_hmac_key FROM organizations WHERE id = $1", orgID).Scan(&key)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", organizationNotFound()
-	}
-	return key, err
-}
-
-// SetWebhookHMACKey implements paysync.NotifyStore. An empty key is
-// EINVALID: it would mean "none yet" and be replaced on first use.
-func (db *DB) SetWebhookHMACKey(ctx context.Context, orgID, key string) error {
-	if key == "" {
-		return paysync.Errorf(paysync.EINVALID, "a webhook HMAC key is required")
-	}
-	return db.execOne(ctx, organizationNotFound, "UPDATE organizations SET webhook_hmac_key = $2 WHERE id = $1", orgID, key)
 }

@@ -76,8 +76,8 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("worker: %w", err)
 		}
 		defer srv.Shutdown()
-		rec := &jobs.Reconciler{Store: a.DB, Notify: a.DB, Queue: a.Queue, Logger: log,
-			Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter, RefreshEvery: cfg.RefreshInterval, WebhookMaxRetry: cfg.WebhookMaxRetry, Notifier: a.Notifier}
+		rec := &jobs.Reconciler{Store: a.DB, Inbox: a.DB, Deliveries: a.DB, PaymentMethods: a.DB, Queue: a.Queue, Logger: log,
+			Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter, RefreshEvery: cfg.RefreshInterval, WebhookMaxRetry: cfg.WebhookMaxRetry, Outbox: a.Outbox}
 		var startedAt time.Time
 		if a.EmbeddedRedis != nil {
 			startedAt = a.StartedAt // a fresh in-process Redis has lost every queued task

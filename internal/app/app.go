@@ -52,7 +52,7 @@ type App struct {
 	Registry      *providers.Registry
 	Queue         *jobs.Queue
 	Syncer        *jobs.Syncer
-	Notifier      *jobs.Notifier
+	Outbox        *jobs.Outbox
 	Handlers      jobs.Handlers
 	Emulators     Emulators
 	Service       *paysync.Service
@@ -143,16 +143,16 @@ func (a *App) build(ctx context.Context, stdout io.Writer) (err error) {
 	client := asynq.NewClientFromRedisClient(a.Redis)
 	inspector := asynq.NewInspectorFromRedisClient(a.Redis)
 	a.Queue = &jobs.Queue{Client: client, Inspector: inspector, Options: jobOpts}
-	a.Notifier = &jobs.Notifier{Store: a.DB, Outbox: a.DB, Queue: a.Queue, Render: api.LagoCustomer, MaxRetry: cfg.WebhookMaxRetry}
-	a.Syncer = &jobs.Syncer{Store: a.DB, Connections: a.Registry, Notifier: a.Notifier, Queue: a.Queue, Logger: log}
+	a.Outbox = &jobs.Outbox{Store: a.DB, Notifications: a.DB, Endpoints: a.DB, Queue: a.Queue, Render: api.LagoCustomer, MaxRetry: cfg.WebhookMaxRetry}
+	a.Syncer = &jobs.Syncer{Store: a.DB, Connections: a.Registry, Outbox: a.Outbox, Queue: a.Queue, Logger: log}
 	a.Service = &paysync.Service{
 		Store: a.DB, Connections: a.Registry, Queue: a.Queue, Syncer: a.Syncer,
-		InlineTimeout: cfg.InlineTimeout, Logger: log, Notifier: a.Notifier,
+		InlineTimeout: cfg.InlineTimeout, Logger: log, Notifier: a.Outbox,
 	}
 	a.Handlers = jobs.Handlers{
 		Sync:       a.Syncer,
-		Refresh:    &jobs.Refresher{Store: a.DB, Notify: a.DB, Connections: a.Registry, Notifier: a.Notifier, Logger: log},
-		Deliver:    &jobs.Deliverer{Store: a.DB, Client: jobs.NewDeliveryClient()},
+		Refresh:    &jobs.Refresher{Store: a.DB, Inbox: a.DB, PaymentMethods: a.DB, Connections: a.Registry, Outbox: a.Outbox, Logger: log},
+		Deliver:    &jobs.Deliverer{Deliveries: a.DB, Endpoints: a.DB, Client: jobs.NewDeliveryClient()},
 		SetupLinks: &jobs.SetupLinks{Store: a.DB, Service: a.Service},
 	}
 	return nil

@@ -2,10 +2,13 @@ package jobs
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"time"
 
 	"github.com/hibiken/asynq"
+
+	"github.com/paysync/paysync"
 )
 
 // WorkerOptions configure a worker process.
@@ -37,11 +40,11 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions, h Handlers, log *slog.
 		ShutdownTimeout:          o.ShutdownTimeout,
 		Logger:                   asynqLogger{log},
 		LogLevel:                 asynq.WarnLevel,
-		// Errors are logged by the Logger middleware with ids and codes only.
+		// Errors are logged by the LogTasks middleware with ids and codes only.
 		ErrorHandler: asynq.ErrorHandlerFunc(func(context.Context, *asynq.Task, error) {}),
 	})
 	mux := asynq.NewServeMux()
-	mux.Use(Logger(log))
+	mux.Use(LogTasks(log))
 	if h.Sync != nil {
 		mux.Handle(TypeSync, h.Sync)
 	}
@@ -56,6 +59,32 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions, h Handlers, log *slog.
 		mux.Handle(TypeSetupLink, h.SetupLinks)
 	}
 	return srv, mux
+}
+
+// LogTasks is the middleware that logs each task's outcome, with ids and
+// error codes only.
+func LogTasks(log *slog.Logger) asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			start := time.Now()
+			err := next.ProcessTask(ctx, t)
+			id, _ := asynq.GetTaskID(ctx)
+			retry, _ := asynq.GetRetryCount(ctx)
+			attrs := []any{"task_id", id, "type", t.Type(), "retry", retry, "duration", time.Since(start).Round(time.Millisecond)}
+			if err != nil {
+				var pe *paysync.ProviderError
+				if errors.As(err, &pe) {
+					attrs = append(attrs, "provider", pe.Provider, "error_code", pe.Code, "retryable", pe.Retryable)
+				} else {
+					attrs = append(attrs, "err", err)
+				}
+				log.Warn("task failed", attrs...)
+				return err
+			}
+			log.Debug("task done", attrs...)
+			return nil
+		})
+	}
 }
 
 // asynqLogger routes asynq's own logs to slog.

@@ -7,6 +7,9 @@ import (
 	"time"
 )
 
+// Provider webhooks in: the inbox. A verified event is stored first and
+// only tells a job which customer to re-read at the provider.
+
 // WebhookEvent is one provider notification whose signature was verified.
 type WebhookEvent struct {
 	// ID is the provider's event id; the inbox deduplicates on it, so a
@@ -46,9 +49,30 @@ type EventCustomerResolver interface {
 	EventCustomer(ctx context.Context, ev WebhookEvent) (providerCustomerID string, err error)
 }
 
-// SetupLinker is implemented by adapters whose provider hosts a page where
-// the end customer adds a payment method (Stripe Checkout in setup mode,
-// an Adyen payment link, a GoCardless billing request flow).
-type SetupLinker interface {
-	SetupLink(ctx context.Context, c *Customer, providerCustomerID, returnURL, idempotencyKey string) (string, error)
+// InboxEvent is a verified provider webhook event, stored before the
+// provider is answered so that nothing acknowledged can be lost.
+type InboxEvent struct {
+	ID                 string
+	OrganizationID     string
+	Provider           ProviderKind
+	ConnectionCode     string
+	EventID            string // the provider's; unique per connection
+	Type               string
+	ProviderCustomerID string
+	ResourceID         string
+	ReceivedAt         time.Time
+	ProcessedAt        *time.Time
+}
+
+// InboxStore keeps the inbox of provider events; package store implements
+// it next to Store.
+type InboxStore interface {
+	// AddInboxEvents stores events, skipping any whose (organization,
+	// provider, connection, event id) is already there, and returns the new
+	// ones with their ids.
+	AddInboxEvents(ctx context.Context, events []InboxEvent) ([]InboxEvent, error)
+	InboxEvent(ctx context.Context, id string) (*InboxEvent, error)
+	MarkInboxProcessed(ctx context.Context, id string) error
+	// UnprocessedInbox lists events received before the given time and not yet processed.
+	UnprocessedInbox(ctx context.Context, before time.Time, limit int) ([]string, error)
 }

@@ -1,0 +1,110 @@
+package jobs
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/hibiken/asynq"
+
+	"github.com/paysync/paysync"
+)
+
+// TypeDeliver sends one client webhook delivery.
+const TypeDeliver = "webhook:deliver"
+
+// NewDeliveryTask builds the task that sends the delivery id, tried at
+// most maxRetry times more.
+func NewDeliveryTask(id string, maxRetry int, o Options) *asynq.Task {
+	return newIDTask(TypeDeliver, id, o, asynq.MaxRetry(maxRetry), asynq.Retention(o.Retention))
+}
+
+// Deliverer sends client webhooks signed as Lago signs them, so that an
+// existing Lago webhook consumer verifies them unchanged.
+type Deliverer struct {
+	Deliveries paysync.DeliveryStore
+	Endpoints  paysync.EndpointStore
+	Client     *http.Client
+}
+
+// ProcessTask implements asynq.Handler for TypeDeliver.
+func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
+	id, err := parseID(t)
+	if err != nil {
+		return err
+	}
+	del, err := d.Deliveries.Delivery(ctx, id)
+	if paysync.ErrorCode(err) == paysync.ENOTFOUND {
+		return nil
+	}
+	if err != nil || del.DeliveredAt != nil {
+		return err
+	}
+	// An endpoint the organization removed gets nothing more.
+	if _, err := d.Endpoints.WebhookEndpoint(ctx, del.OrganizationID, del.EndpointID); paysync.ErrorCode(err) == paysync.ENOTFOUND {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	key, err := d.Endpoints.WebhookHMACKey(ctx, del.OrganizationID)
+	if err != nil {
+		return err
+	}
+	status, sendErr := d.send(ctx, del, key)
+	errText := ""
+	if sendErr != nil {
+		errText = sendErr.Error()
+	}
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
+	defer cancel()
+	if err := d.Deliveries.RecordDeliveryAttempt(rctx, id, status, errText, sendErr == nil); err != nil {
+		return err
+	}
+	return sendErr
+}
+
+func (d *Deliverer) send(ctx context.Context, del *paysync.Delivery, key string) (int, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, del.URL, strings.NewReader(string(del.Body)))
+	if err != nil {
+		return 0, fmt.Errorf("webhook url: %w: %w", err, asynq.SkipRetry)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("User-Agent", "paysync")
+	req.Header.Set("X-Lago-Signature", Sign(key, del.Body))
+	req.Header.Set("X-Lago-Signature-Algorithm", "hmac")
+	req.Header.Set("X-Lago-Unique-Key", del.ID)
+	resp, err := d.Client.Do(req)
+	if err != nil {
+		return 0, fmt.Errorf("webhook endpoint unreachable: %w", err)
+	}
+	defer resp.Body.Close()
+	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		return resp.StatusCode, fmt.Errorf("webhook endpoint answered %d", resp.StatusCode)
+	}
+	return resp.StatusCode, nil
+}
+
+// Sign is Lago's HMAC webhook signature: base64(HMAC-SHA256(key, body)).
+func Sign(key string, body []byte) string {
+	m := hmac.New(sha256.New, []byte(key))
+	m.Write(body)
+	return base64.StdEncoding.EncodeToString(m.Sum(nil))
+}
+
+// deliveryTimeout bounds one attempt at a client endpoint.
+const deliveryTimeout = 10 * time.Second
+
+// NewDeliveryClient is the HTTP client for client webhooks. It does not
+// follow redirects: a signed body goes to the registered URL only.
+func NewDeliveryClient() *http.Client {
+	return &http.Client{Timeout: deliveryTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	}}
+}
