@@ -25,10 +25,7 @@ func (db *DB) EnsureOrganization(ctx context.Context, name string) (*paysync.Org
 // is an ENOTFOUND *paysync.Error.
 func (db *DB) OrganizationByName(ctx context.Context, name string) (*paysync.Organization, error) {
 	o, err := scanOrganization(db.ro.QueryRowContext(ctx, "SELECT id, name, created_at FROM organizations WHERE name = $1", name))
-	if errors.Is(err, sql.ErrNoRows) {
-		return nil, organizationNotFound()
-	}
-	return o, err
+	return o, noRow(err, organizationNotFound)
 }
 
 // AddAPIKey implements paysync.Store. A hash already held by another
