@@ -71,8 +71,9 @@ func (s *Service) Upsert(ctx context.Context, req UpsertRequest) (*Customer, boo
 	}
 	c, created, err := s.Store.UpsertCustomer(ctx, req.OrganizationID, req.ExternalID, func(existing *Customer) (*Customer, error) {
 		if existing != nil && req.CreateOnly {
-			return nil, &Error{Code: ECONFLICT, Resource: "customer", Message: "a customer with this external id already exists",
-				Fields: map[string][]string{"external_id": {"value_already_exist"}}}
+			e := FieldError(ECONFLICT, "external_id", "value_already_exist", "a customer with this external id already exists")
+			e.Resource = "customer"
+			return nil, e
 		}
 		c := existing
 		if c == nil {
@@ -183,8 +184,7 @@ func (s *Service) planLink(c *Customer, isNew bool, b *BillingRequest) (*Provide
 	}
 	if kind == "" {
 		if b.ProviderCustomerID != "" {
-			return nil, &Error{Code: EINVALID, Message: "payment_provider is required with provider_customer_id",
-				Fields: map[string][]string{"payment_provider": {"value_is_mandatory"}}}
+			return nil, FieldError(EINVALID, "payment_provider", "value_is_mandatory", "payment_provider is required with provider_customer_id")
 		}
 		// sync_with_provider without a provider: a connection flagged
 		// sync_new_customers may take the new customer.
@@ -251,18 +251,16 @@ func (s *Service) connectionCode(orgID string, kind ProviderKind, code string) (
 				return code, nil
 			}
 		}
-		return "", &Error{Code: ENOTFOUND, Resource: "payment_provider", Message: "no " + string(kind) + " connection with code " + code,
-			Fields: map[string][]string{"payment_provider_code": {"payment_provider_not_found"}}}
+		return "", FieldError(EINVALID, "payment_provider_code", "payment_provider_not_found", "no "+string(kind)+" connection with code "+code)
 	}
 	switch len(conns) {
 	case 1:
 		return conns[0].Code, nil
 	case 0:
-		return "", &Error{Code: ENOTFOUND, Resource: "payment_provider", Message: "no " + string(kind) + " connection is configured",
-			Fields: map[string][]string{"payment_provider": {"payment_provider_not_found"}}}
+		return "", FieldError(EINVALID, "payment_provider", "payment_provider_not_found", "no "+string(kind)+" connection is configured")
 	default:
-		return "", &Error{Code: EMISSINGCONFIG, Message: "payment_provider_code is required: the organization has several " + string(kind) + " connections",
-			Fields: map[string][]string{"payment_provider_code": {"payment_provider_code_missing"}}}
+		return "", FieldError(EMISSINGCONFIG, "payment_provider_code", "payment_provider_code_missing",
+			"payment_provider_code is required: the organization has several "+string(kind)+" connections")
 	}
 }
 
