@@ -23,12 +23,10 @@ func (s *Service) CheckoutURL(ctx context.Context, orgID, externalID string) (*C
 	}
 	l := c.Link
 	if l == nil {
-		return nil, "", &Error{Code: EINVALID, Message: "the customer has no payment provider",
-			Fields: map[string][]string{"payment_provider": {"value_is_mandatory"}}}
+		return nil, "", FieldError(EINVALID, "payment_provider", "value_is_mandatory", "the customer has no payment provider")
 	}
 	if l.ProviderCustomerID == "" || l.State != SyncSynced {
-		return nil, "", &Error{Code: EINVALID, Message: "the customer does not exist at the payment provider yet",
-			Fields: map[string][]string{"provider_customer_id": {"value_is_mandatory"}}}
+		return nil, "", FieldError(EINVALID, "provider_customer_id", "value_is_mandatory", "the customer does not exist at the payment provider yet")
 	}
 	p, err := s.Connections.Provider(orgID, l.Provider, l.ConnectionCode)
 	if err != nil {
@@ -36,8 +34,7 @@ func (s *Service) CheckoutURL(ctx context.Context, orgID, externalID string) (*C
 	}
 	linker, ok := p.(SetupLinker)
 	if !ok {
-		return nil, "", &Error{Code: ENOTSUPPORTED, Message: string(l.Provider) + " has no hosted page to add a payment method",
-			Fields: map[string][]string{"payment_provider": {"feature_not_supported"}}}
+		return nil, "", FieldError(ENOTSUPPORTED, "payment_provider", "feature_not_supported", string(l.Provider)+" has no hosted page to add a payment method")
 	}
 	var returnURL string
 	for _, conn := range s.Connections.List(orgID, l.Provider) {
@@ -53,8 +50,7 @@ func (s *Service) CheckoutURL(ctx context.Context, orgID, externalID string) (*C
 		if pe.Retryable {
 			return nil, "", &Error{Code: EUNAVAILABLE, Message: string(l.Provider) + " is unavailable: " + pe.Code}
 		}
-		return nil, "", &Error{Code: EINVALID, Message: pe.Message,
-			Fields: map[string][]string{"payment_provider": {pe.Code}}}
+		return nil, "", FieldError(EINVALID, "payment_provider", pe.Code, pe.Message)
 	}
 	if s.Notifier != nil {
 		if err := s.Notifier.Notify(ctx, c, EventCheckoutURLGenerated, url); err != nil {

@@ -7,16 +7,16 @@ import (
 	"strings"
 )
 
-// Error codes; each maps to one HTTP status in one place (api).
+// Error codes; each maps to one HTTP status in one place (api/errors.go).
 const (
-	EINVALID       = "invalid"        // 422: input fails validation
-	ENOTFOUND      = "not_found"      // 404
+	EINVALID       = "invalid"        // input fails validation
+	ENOTFOUND      = "not_found"      // no such resource
 	ECONFLICT      = "conflict"       // duplicate resource
-	EUNAUTHORIZED  = "unauthorized"   // 401
-	EINTERNAL      = "internal"       // 500
-	EUNAVAILABLE   = "unavailable"    // 503: a dependency is down
-	ENOTSUPPORTED  = "not_supported"  // 422: the provider cannot do it
-	EMISSINGCONFIG = "missing_config" // 422: e.g. payment_provider_code needed
+	EUNAUTHORIZED  = "unauthorized"   // no or unknown API key
+	EINTERNAL      = "internal"       // paysync's own fault
+	EUNAVAILABLE   = "unavailable"    // a dependency is down
+	ENOTSUPPORTED  = "not_supported"  // the provider cannot do it
+	EMISSINGCONFIG = "missing_config" // e.g. payment_provider_code needed
 )
 
 // Error is a domain error that the API layer renders in each dialect's shape.
@@ -49,6 +49,12 @@ func (e *Error) fieldList() string {
 // Errorf returns an *Error with a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// FieldError returns an *Error of code about one request field: reason is
+// for the client's code ("value_is_mandatory"), message for a person.
+func FieldError(code, field, reason, message string) *Error {
+	return &Error{Code: code, Message: message, Fields: map[string][]string{field: {reason}}}
 }
 
 // ErrorCode returns the code of err's *Error, EINTERNAL for any other error,

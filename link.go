@@ -59,6 +59,13 @@ func (l *ProviderLink) IdempotencyKey() string {
 	return fmt.Sprintf("paysync-%s-%d", l.ID, l.Generation)
 }
 
+// awaitsCreation reports whether the link wants a provider customer
+// created and no generation is at it: sync is on, there is no provider
+// customer, and the link is neither pending nor synced.
+func (l *ProviderLink) awaitsCreation() bool {
+	return l.ProviderCustomerID == "" && l.SyncWithProvider && (l.State == SyncNone || l.State == SyncFailed)
+}
+
 // Ref names the unit of sync work.
 func (l *ProviderLink) Ref() LinkRef { return LinkRef{ID: l.ID, Generation: l.Generation} }
 

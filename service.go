@@ -62,6 +62,20 @@ type BillingRequest struct {
 	Sync bool
 }
 
+// isEmpty reports whether b says nothing about a provider.
+func (b *BillingRequest) isEmpty() bool {
+	return b == nil || (!b.ProviderSet && b.ProviderCustomerID == "" && b.SyncWithProvider == nil && b.ConnectionCode == "")
+}
+
+// removesProvider reports whether b is payment_provider: null.
+func (b *BillingRequest) removesProvider() bool { return b != nil && b.ProviderSet && b.Provider == "" }
+
+// optsOut reports an explicit sync_with_provider: false, which keeps a new
+// customer away from a sync_new_customers connection as from any provider.
+func (b *BillingRequest) optsOut() bool {
+	return b != nil && b.SyncWithProvider != nil && !*b.SyncWithProvider
+}
+
 // Upsert stores the customer and its link, then starts the sync work the
 // link needs. A provider failure never fails the request: it is on the link.
 func (s *Service) Upsert(ctx context.Context, req UpsertRequest) (*Customer, bool, error) {
@@ -71,8 +85,9 @@ func (s *Service) Upsert(ctx context.Context, req UpsertRequest) (*Customer, boo
 	}
 	c, created, err := s.Store.UpsertCustomer(ctx, req.OrganizationID, req.ExternalID, func(existing *Customer) (*Customer, error) {
 		if existing != nil && req.CreateOnly {
-			return nil, &Error{Code: ECONFLICT, Resource: "customer", Message: "a customer with this external id already exists",
-				Fields: map[string][]string{"external_id": {"value_already_exist"}}}
+			e := FieldError(ECONFLICT, "external_id", "value_already_exist", "a customer with this external id already exists")
+			e.Resource = "customer"
+			return nil, e
 		}
 		c := existing
 		if c == nil {
@@ -160,58 +175,66 @@ func (s *Service) reload(ctx context.Context, c *Customer, created bool) (*Custo
 }
 
 // planLink applies Lago's provider semantics (Customers::UpsertFromApiService
-// and PaymentProviderCustomers::CreateOrUpdateService) to the customer's link:
-// nothing happens at the provider unless sync_with_provider is on or a
-// provider customer id is given.
+// and PaymentProviderCustomers::CreateOrUpdateService) to the customer's link
+// in two steps: which connection the request puts the customer on, then
+// whether that starts a new generation. Nothing happens at the provider
+// unless sync_with_provider is on or a provider customer id is given.
 func (s *Service) planLink(c *Customer, isNew bool, b *BillingRequest) (*ProviderLink, error) {
-	link := c.Link
-	if b == nil || (!b.ProviderSet && b.ProviderCustomerID == "" && b.SyncWithProvider == nil && b.ConnectionCode == "") {
-		if isNew && link == nil {
-			return s.autoLink(c.OrganizationID), nil
-		}
-		return link, nil
-	}
-	// An explicit sync_with_provider: false keeps a new customer away from
-	// a sync_new_customers connection, as it keeps it from any provider.
-	optedOut := b.SyncWithProvider != nil && !*b.SyncWithProvider
-	if b.ProviderSet && b.Provider == "" {
+	if b.removesProvider() {
 		return nil, nil // payment_provider: null removes the link
 	}
-	kind := b.Provider
-	if kind == "" && link != nil {
-		kind = link.Provider
-	}
-	if kind == "" {
-		if b.ProviderCustomerID != "" {
-			return nil, &Error{Code: EINVALID, Message: "payment_provider is required with provider_customer_id",
-				Fields: map[string][]string{"payment_provider": {"value_is_mandatory"}}}
-		}
-		// sync_with_provider without a provider: a connection flagged
-		// sync_new_customers may take the new customer.
-		if isNew && !optedOut {
-			return s.autoLink(c.OrganizationID), nil
-		}
-		return link, nil
-	}
-	code := b.ConnectionCode
-	if code == "" && link != nil && link.Provider == kind {
-		code = link.ConnectionCode
-	}
-	code, err := s.connectionCode(c.OrganizationID, kind, code)
+	kind, code, err := s.requestedConnection(c.OrganizationID, c.Link, b)
 	if err != nil {
 		return nil, err
 	}
-	if link == nil || link.Provider != kind || link.ConnectionCode != code {
-		// Another provider or connection: the old provider customer is left
-		// behind, as Lago discards it, and the new one starts from scratch.
-		next := &ProviderLink{Provider: kind, ConnectionCode: code, State: SyncNone}
-		if link != nil {
-			// A new generation even with nothing to do yet: a job still
-			// running for the old provider must find its result refused.
-			next.ID, next.Generation = link.ID, link.Generation+1
+	if kind == "" {
+		// No provider to move to: the link stays as it is, but a
+		// connection flagged sync_new_customers may take a new customer.
+		if isNew && c.Link == nil && !b.optsOut() {
+			return s.autoLink(c.OrganizationID), nil
 		}
-		link = next
+		return c.Link, nil
 	}
+	return nextLink(c.Link, kind, code, b), nil
+}
+
+// requestedConnection is the connection the request puts the customer on:
+// the code it names, else the linked one of that provider, else the
+// provider's only connection. kind is "" when there is no provider.
+func (s *Service) requestedConnection(orgID string, link *ProviderLink, b *BillingRequest) (kind ProviderKind, code string, err error) {
+	kind, err = requestedProvider(link, b)
+	if kind == "" || err != nil {
+		return "", "", err
+	}
+	code = b.ConnectionCode
+	if code == "" && link != nil && link.Provider == kind {
+		code = link.ConnectionCode
+	}
+	code, err = s.connectionCode(orgID, kind, code)
+	return kind, code, err
+}
+
+// requestedProvider is the provider the request names, else the linked
+// one; "" when the request says nothing about a provider, or names none
+// and none is linked.
+func requestedProvider(link *ProviderLink, b *BillingRequest) (ProviderKind, error) {
+	switch {
+	case b.isEmpty():
+		return "", nil
+	case b.Provider != "":
+		return b.Provider, nil
+	case link != nil && link.Provider != "":
+		return link.Provider, nil
+	case b.ProviderCustomerID != "":
+		return "", FieldError(EINVALID, "payment_provider", "value_is_mandatory", "payment_provider is required with provider_customer_id")
+	}
+	return "", nil
+}
+
+// nextLink is link once the request has put it on connection (kind,
+// code): with a new generation when there is work to do at the provider.
+func nextLink(link *ProviderLink, kind ProviderKind, code string, b *BillingRequest) *ProviderLink {
+	link = onConnection(link, kind, code)
 	if b.SyncWithProvider != nil {
 		link.SyncWithProvider = *b.SyncWithProvider
 	}
@@ -221,11 +244,27 @@ func (s *Service) planLink(c *Customer, isNew bool, b *BillingRequest) (*Provide
 		link.LinkOnly = true
 		link.HasPaymentMethod = false
 		startGeneration(link)
-	case link.ProviderCustomerID == "" && link.SyncWithProvider && (link.State == SyncNone || link.State == SyncFailed):
+	case link.awaitsCreation():
 		link.LinkOnly = false
 		startGeneration(link)
 	}
-	return link, nil
+	return link
+}
+
+// onConnection returns link when it is on connection (kind, code), else a
+// link there with nothing to do yet. The old provider customer is left
+// behind, as Lago discards it, and the new one starts from scratch.
+func onConnection(link *ProviderLink, kind ProviderKind, code string) *ProviderLink {
+	if link != nil && link.Provider == kind && link.ConnectionCode == code {
+		return link
+	}
+	next := &ProviderLink{Provider: kind, ConnectionCode: code, State: SyncNone}
+	if link != nil {
+		// A new generation even with nothing to do yet: a job still
+		// running for the old provider must find its result refused.
+		next.ID, next.Generation = link.ID, link.Generation+1
+	}
+	return next
 }
 
 // autoLink links a new customer to the organization's connection flagged
@@ -251,18 +290,16 @@ func (s *Service) connectionCode(orgID string, kind ProviderKind, code string) (
 				return code, nil
 			}
 		}
-		return "", &Error{Code: ENOTFOUND, Resource: "payment_provider", Message: "no " + string(kind) + " connection with code " + code,
-			Fields: map[string][]string{"payment_provider_code": {"payment_provider_not_found"}}}
+		return "", FieldError(EINVALID, "payment_provider_code", "payment_provider_not_found", "no "+string(kind)+" connection with code "+code)
 	}
 	switch len(conns) {
 	case 1:
 		return conns[0].Code, nil
 	case 0:
-		return "", &Error{Code: ENOTFOUND, Resource: "payment_provider", Message: "no " + string(kind) + " connection is configured",
-			Fields: map[string][]string{"payment_provider": {"payment_provider_not_found"}}}
+		return "", FieldError(EINVALID, "payment_provider", "payment_provider_not_found", "no "+string(kind)+" connection is configured")
 	default:
-		return "", &Error{Code: EMISSINGCONFIG, Message: "payment_provider_code is required: the organization has several " + string(kind) + " connections",
-			Fields: map[string][]string{"payment_provider_code": {"payment_provider_code_missing"}}}
+		return "", FieldError(EMISSINGCONFIG, "payment_provider_code", "payment_provider_code_missing",
+			"payment_provider_code is required: the organization has several "+string(kind)+" connections")
 	}
 }
 

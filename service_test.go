@@ -115,6 +115,22 @@ func TestPlanLinkFollowsLago(t *testing.T) {
 					t.Errorf("got %+v", l)
 				}
 			}},
+		{name: "sync_with_provider alone keeps the linked connection of several",
+			existing: &ProviderLink{ID: "l", Provider: GoCardless, ConnectionCode: "gc2", SyncWithProvider: true, Generation: 1, State: SyncFailed},
+			b:        &BillingRequest{SyncWithProvider: ptr(true)},
+			want: func(t *testing.T, l *ProviderLink) {
+				if l.ConnectionCode != "gc2" || l.Generation != 2 || l.State != SyncPending {
+					t.Errorf("got %+v", l)
+				}
+			}},
+		{name: "a request saying nothing about the provider leaves a failed link alone",
+			existing: &ProviderLink{ID: "l", Provider: Stripe, ConnectionCode: "stripe_eu", SyncWithProvider: true, Generation: 3, State: SyncFailed},
+			b:        &BillingRequest{Sync: true},
+			want: func(t *testing.T, l *ProviderLink) {
+				if l.Generation != 3 || l.State != SyncFailed {
+					t.Errorf("got %+v", l)
+				}
+			}},
 		{name: "a new provider_customer_id relinks", existing: synced(),
 			b: &BillingRequest{ProviderCustomerID: "cus_2"},
 			want: func(t *testing.T, l *ProviderLink) {

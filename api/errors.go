@@ -21,32 +21,29 @@ var errTooLarge = &requestError{status: http.StatusRequestEntityTooLarge, msg: "
 
 func badRequest(msg string) error { return &requestError{status: http.StatusBadRequest, msg: msg} }
 
-// statusOf maps an error to its HTTP status: the one place that decides.
+// statusByCode is the HTTP status of each error code, for every dialect.
+// A dialect whose peer answers some status differently maps it when it
+// writes the error (see dialect.writeError).
+var statusByCode = map[string]int{
+	paysync.EINVALID:       http.StatusUnprocessableEntity,
+	paysync.ENOTSUPPORTED:  http.StatusUnprocessableEntity,
+	paysync.EMISSINGCONFIG: http.StatusUnprocessableEntity,
+	paysync.ENOTFOUND:      http.StatusNotFound,
+	paysync.ECONFLICT:      http.StatusConflict,
+	paysync.EUNAUTHORIZED:  http.StatusUnauthorized,
+	paysync.EUNAVAILABLE:   http.StatusServiceUnavailable,
+	paysync.EINTERNAL:      http.StatusInternalServerError,
+}
+
+// statusOf is the HTTP status of err: a request error's own, else its
+// code's; 500 for anything else.
 func statusOf(err error) int {
 	var re *requestError
 	if errors.As(err, &re) {
 		return re.status
 	}
-	var e *paysync.Error
-	if !errors.As(err, &e) {
-		return http.StatusInternalServerError
-	}
-	switch e.Code {
-	case paysync.EINVALID, paysync.ENOTSUPPORTED, paysync.EMISSINGCONFIG:
-		return http.StatusUnprocessableEntity
-	case paysync.ENOTFOUND:
-		// Fields name what the request referred to (a provider connection
-		// that does not exist): the request is at fault, not the URL.
-		if len(e.Fields) > 0 {
-			return http.StatusUnprocessableEntity
-		}
-		return http.StatusNotFound
-	case paysync.ECONFLICT:
-		return http.StatusConflict
-	case paysync.EUNAUTHORIZED:
-		return http.StatusUnauthorized
-	case paysync.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
+	if status, ok := statusByCode[paysync.ErrorCode(err)]; ok {
+		return status
 	}
 	return http.StatusInternalServerError
 }

@@ -190,8 +190,7 @@ func handleFlexpriceUpdate(store paysync.Store, log *slog.Logger) http.Handler {
 		// Customers are keyed by external id in every dialect: renaming it
 		// would orphan Lago's and Lotus's view of the customer.
 		if in.ExternalID.given() && in.ExternalID.V != current.ExternalID {
-			fail(w, r, log, flexpriceDialect, &paysync.Error{Code: paysync.EINVALID, Message: "external_id cannot be changed",
-				Fields: map[string][]string{"external_id": {"cannot_be_changed"}}})
+			fail(w, r, log, flexpriceDialect, paysync.FieldError(paysync.EINVALID, "external_id", "cannot_be_changed", "external_id cannot be changed"))
 			return
 		}
 		c, _, err := store.UpsertCustomer(r.Context(), org.ID, current.ExternalID, func(existing *paysync.Customer) (*paysync.Customer, error) {
@@ -218,8 +217,7 @@ func flexpriceUpdateTarget(r *http.Request, store paysync.Store, orgID string) (
 	}
 	ext := r.URL.Query().Get("external_customer_id")
 	if id == "" && ext == "" {
-		return nil, &paysync.Error{Code: paysync.EINVALID, Message: "either id or external_customer_id is required",
-			Fields: map[string][]string{"id": {reasonMandatory}}}
+		return nil, paysync.FieldError(paysync.EINVALID, "id", reasonMandatory, "either id or external_customer_id is required")
 	}
 	key := paysync.CustomerKey{ID: id}
 	if ext != "" {
@@ -230,8 +228,7 @@ func flexpriceUpdateTarget(r *http.Request, store paysync.Store, orgID string) (
 		return nil, notFound(err, "customer")
 	}
 	if id != "" && c.ID != id {
-		return nil, &paysync.Error{Code: paysync.EINVALID, Message: "id and external_customer_id refer to different customers",
-			Fields: map[string][]string{"external_customer_id": {reasonInvalid}}}
+		return nil, paysync.FieldError(paysync.EINVALID, "external_customer_id", reasonInvalid, "id and external_customer_id refer to different customers")
 	}
 	return c, nil
 }

@@ -138,6 +138,30 @@ func handleLagoResync(svc *paysync.Service, log *slog.Logger) http.Handler {
 	})
 }
 
+type lagoCheckoutURL struct {
+	LagoCustomerID      string `json:"lago_customer_id"`
+	ExternalCustomerID  string `json:"external_customer_id"`
+	PaymentProvider     string `json:"payment_provider"`
+	PaymentProviderCode string `json:"payment_provider_code"`
+	CheckoutURL         string `json:"checkout_url"`
+}
+
+// handleLagoCheckoutURL is POST /api/v1/customers/{external_id}/checkout_url.
+func handleLagoCheckoutURL(svc *paysync.Service, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		org := organizationFrom(r.Context())
+		c, url, err := svc.CheckoutURL(r.Context(), org.ID, r.PathValue("external_id"))
+		if err != nil {
+			fail(w, r, log, lagoDialect, notFound(err, "customer"))
+			return
+		}
+		encode(w, http.StatusOK, map[string]lagoCheckoutURL{"customer": {
+			LagoCustomerID: c.ID, ExternalCustomerID: c.ExternalID,
+			PaymentProvider: string(c.Link.Provider), PaymentProviderCode: c.Link.ConnectionCode, CheckoutURL: url,
+		}})
+	})
+}
+
 // Lago's page size when per_page is absent (its Pagination concern). Lago
 // sets no maximum; paysync's store caps pages at 100, and so does the meta.
 const (

@@ -129,6 +129,10 @@ func stableUUID(name string) string {
 	return fmt.Sprintf("%x-%x-%x-%x-%x", h[0:4], h[4:6], h[6:8], h[8:10], h[10:16])
 }
 
+// LagoCustomer is the customer object client webhooks carry: the same JSON
+// as Lago's customer endpoints answer.
+func LagoCustomer(c *paysync.Customer) any { return lagoCustomerView(c) }
+
 // lagoCustomerView renders a stored customer as Lago does.
 func lagoCustomerView(c *paysync.Customer) lagoCustomerJSON {
 	out := lagoCustomerJSON{

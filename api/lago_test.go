@@ -525,6 +525,10 @@ func TestLagoConnectionCodeMissing(t *testing.T) {
 	if n := h.countCustomers(h.org.ID); n != 0 {
 		t.Fatalf("%d customers written", n)
 	}
+	// A code that names no connection is the request's fault: 422, not 404.
+	r = h.post(`{"customer":{"external_id":"c1","billing_configuration":{"payment_provider":"stripe","payment_provider_code":"stripe-xx","sync_with_provider":true}}}`)
+	wantStatus(t, r, http.StatusUnprocessableEntity)
+	jsonEqual(t, r.body, `{"status":422,"error":"Unprocessable Entity","code":"validation_errors","error_details":{"payment_provider_code":["payment_provider_not_found"]}}`)
 	r = h.post(`{"customer":{"external_id":"c1","billing_configuration":{"payment_provider":"stripe","payment_provider_code":"stripe-us","sync_with_provider":true}}}`)
 	wantStatus(t, r, http.StatusOK)
 	if path(r.json(t), "customer", "billing_configuration", "payment_provider_code") != "stripe-us" {

@@ -30,15 +30,15 @@ const lotusNonField = "non_field_errors"
 // treat it as the client's fault like any other dialect's 422.
 type lotusInvalid struct {
 	errs   []lotusFieldError
-	domain *paysync.Error
+	domain error
 }
 
 func newLotusInvalid(errs []lotusFieldError) *lotusInvalid {
-	fields := make(map[string][]string, len(errs))
+	v := make(paysync.Validation, len(errs))
 	for _, e := range errs {
-		fields[e.Attr] = append(fields[e.Attr], e.Code)
+		v.Add(e.Attr, e.Code)
 	}
-	return &lotusInvalid{errs: errs, domain: &paysync.Error{Code: paysync.EINVALID, Message: "validation errors", Fields: fields}}
+	return &lotusInvalid{errs: errs, domain: v.Err()}
 }
 
 func (e *lotusInvalid) Error() string { return e.domain.Error() }
