@@ -1,6 +1,7 @@
 // Package providers holds the registry of provider connections: it builds
-// one adapter per connection, each behind its own client-side rate limiter,
-// and serves sandbox connections from in-process emulators.
+// one adapter per connection, each behind its connection's rate limiter
+// (shared by every process through Redis), and serves sandbox connections
+// from in-process emulators.
 package providers
 
 import (
@@ -11,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/paysync/paysync"
 )
@@ -44,6 +45,10 @@ type Options struct {
 	// Sandbox serves sandbox connections in-process: one emulator handler
 	// per provider kind.
 	Sandbox map[paysync.ProviderKind]http.Handler
+	// Redis, when set, shares each connection's rate limit (and the pauses
+	// its 429s ask for) between every process using the same Redis;
+	// without it each process keeps its own.
+	Redis redis.UniversalClient
 }
 
 // NewRegistry builds an adapter for every connection. A connection whose
@@ -76,7 +81,7 @@ func NewRegistry(conns []paysync.Connection, factories map[paysync.ProviderKind]
 			transport = HandlerTransport{Handler: h}
 		}
 		if c.RateLimit > 0 {
-			transport = &rateLimited{limiter: rate.NewLimiter(rate.Limit(c.RateLimit), max(1, int(c.RateLimit))), next: transport}
+			transport = &rateLimited{limiter: newLimiter(c, opt.Redis), next: transport}
 		}
 		p, err := factory(c, &http.Client{Transport: transport, Timeout: providerTimeout})
 		if err != nil {
@@ -110,21 +115,6 @@ func (r *Registry) Provider(orgID string, kind paysync.ProviderKind, code string
 			Message: fmt.Sprintf("no %s connection with code %q", kind, code)}
 	}
 	return p, nil
-}
-
-// rateLimited holds each request until the connection's limiter allows it,
-// so that paysync stays under the provider's rate limit instead of
-// collecting 429s.
-type rateLimited struct {
-	limiter *rate.Limiter
-	next    http.RoundTripper
-}
-
-func (t *rateLimited) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.limiter.Wait(req.Context()); err != nil {
-		return nil, err
-	}
-	return t.next.RoundTrip(req)
 }
 
 // Sandboxes lists every organization's sandbox connection of kind: the

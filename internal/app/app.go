@@ -106,7 +106,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 		paysync.Braintree: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return braintree.New(c, h) },
 	}
 	a.newEmulators()
-	if a.Registry, err = providers.NewRegistry(conns, factories, providers.Options{Sandbox: a.Sandbox}); err != nil {
+	if a.Registry, err = providers.NewRegistry(conns, factories, providers.Options{Sandbox: a.Sandbox, Redis: a.Redis}); err != nil {
 		return nil, fmt.Errorf("PAYSYNC_CONFIG: %w", err)
 	}
 	jobOpts := jobs.Options{Queue: cfg.Queue, MaxRetry: cfg.MaxRetry, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax, Retention: 24 * time.Hour}
