@@ -141,7 +141,8 @@ type Connection struct {
 	Credentials map[string]string `json:"-"`
 	// BaseURL overrides the provider's endpoint (a mock or sandbox).
 	BaseURL string
-	// RateLimit caps requests per second to the provider from one process; 0 means none.
+	// RateLimit caps requests per second to the provider from every
+	// process together (shared through Redis); 0 means none.
 	RateLimit float64
 	// SyncNewCustomers links every new customer of the organization that
 	// names no provider to this connection, with sync_with_provider on.
