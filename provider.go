@@ -33,9 +33,13 @@ func ParseProviderKind(s string) (ProviderKind, bool) {
 // Provider is what every adapter implements. Both calls must be safe to
 // repeat: the sync job runs at least once.
 type Provider interface {
-	// CreateCustomer creates the customer at the provider, or returns the
-	// one an earlier attempt of the same link generation created.
-	CreateCustomer(ctx context.Context, req CreateCustomerRequest) (providerCustomerID string, err error)
+	// CreateCustomer creates the customer at the provider, or adopts the
+	// one an earlier attempt of the same link generation created, and
+	// returns it with its status. A customer this call created without a
+	// payment method has none, so only an adopted one is read (providers
+	// without a customer object read instead of creating). With an error,
+	// the ID is set when the customer is known to exist.
+	CreateCustomer(ctx context.Context, req CreateCustomerRequest) (ProviderCustomer, error)
 	// CustomerStatus verifies that the provider customer exists and reads
 	// whether it has a usable payment method. A missing customer is a
 	// permanent *ProviderError with Code "customer_not_found".
@@ -54,6 +58,12 @@ type CreateCustomerRequest struct {
 // CustomerStatus is what paysync mirrors from the provider.
 type CustomerStatus struct {
 	HasPaymentMethod bool
+}
+
+// ProviderCustomer is a customer at a provider: its id and its status.
+type ProviderCustomer struct {
+	ID string
+	CustomerStatus
 }
 
 // ProviderError is a classified provider failure: the one place where
@@ -78,6 +88,27 @@ func (e *ProviderError) Error() string {
 // CodeCustomerNotFound is the ProviderError code for a provider customer
 // id that does not exist.
 const CodeCustomerNotFound = "customer_not_found"
+
+// CodeNotSent is the ProviderError code of a request that never left:
+// the connection was refused or could not be made, or the wait for the
+// connection's rate limit ran out. The provider did nothing.
+const CodeNotSent = "not_sent"
+
+// Ambiguous reports whether the failed call may nonetheless have been
+// carried out: the request was sent and no answer came back (a timeout, a
+// reset connection, a cancellation mid-request), the provider failed on
+// its side (5xx), or a success answer could not be read. A request never
+// sent, a 4xx and a 429 changed nothing at the provider. It is read from
+// the error stored on a link too, so it uses only stored fields.
+func (e *ProviderError) Ambiguous() bool {
+	switch {
+	case e == nil:
+		return false
+	case e.HTTPStatus == 0:
+		return e.Code == "timeout" || e.Code == "network_error" || e.Code == "canceled"
+	}
+	return e.HTTPStatus >= 500 || e.HTTPStatus >= 200 && e.HTTPStatus < 300
+}
 
 // AsProviderError classifies any error from an adapter. Errors that are not
 // a *ProviderError (network failures, timeouts) are retryable.
@@ -110,7 +141,8 @@ type Connection struct {
 	Credentials map[string]string `json:"-"`
 	// BaseURL overrides the provider's endpoint (a mock or sandbox).
 	BaseURL string
-	// RateLimit caps requests per second to the provider from one process; 0 means none.
+	// RateLimit caps requests per second to the provider from every
+	// process together (shared through Redis); 0 means none.
 	RateLimit float64
 	// Timeout bounds one provider call, its rate-limit wait included; 0
 	// means the registry's default.

@@ -97,13 +97,13 @@ func (s *Syncer) attempt(ctx context.Context, ref paysync.LinkRef, final bool) e
 		pe := &paysync.ProviderError{Provider: l.Provider, Code: "connection_not_found", Message: err.Error()}
 		return s.record(ctx, c, ref, paysync.SyncResult{State: paysync.SyncFailed, Error: pe}, pe)
 	}
-	id := l.ProviderCustomerID
-	if !l.LinkOnly {
-		id, err = p.CreateCustomer(ctx, paysync.CreateCustomerRequest{Customer: c, Link: l, IdempotencyKey: l.IdempotencyKey()})
-	}
-	var status paysync.CustomerStatus
-	if err == nil {
-		status, err = p.CustomerStatus(ctx, id)
+	// Creating returns the status with the customer (one call on the happy
+	// path); linking verifies the given id and reads it.
+	pc := paysync.ProviderCustomer{ID: l.ProviderCustomerID}
+	if l.LinkOnly {
+		pc.CustomerStatus, err = p.CustomerStatus(ctx, pc.ID)
+	} else {
+		pc, err = p.CreateCustomer(ctx, paysync.CreateCustomerRequest{Customer: c, Link: l, IdempotencyKey: l.IdempotencyKey()})
 	}
 	if err != nil {
 		pe := paysync.AsProviderError(l.Provider, err)
@@ -111,9 +111,9 @@ func (s *Syncer) attempt(ctx context.Context, ref paysync.LinkRef, final bool) e
 		if !pe.Retryable || final {
 			state = paysync.SyncFailed
 		}
-		return s.record(ctx, c, ref, paysync.SyncResult{State: state, ProviderCustomerID: id, Error: pe}, pe)
+		return s.record(ctx, c, ref, paysync.SyncResult{State: state, ProviderCustomerID: pc.ID, Error: pe}, pe)
 	}
-	return s.record(ctx, c, ref, paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: id, HasPaymentMethod: status.HasPaymentMethod}, nil)
+	return s.record(ctx, c, ref, paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: pc.ID, HasPaymentMethod: pc.HasPaymentMethod}, nil)
 }
 
 // record stores the outcome; a store failure is retryable, so the provider

@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -10,22 +11,32 @@ import (
 	"github.com/paysync/paysync"
 )
 
+// ErrNotSent wraps the error of a request that was never sent, such as a
+// rate-limit wait cut short by the caller's deadline: the provider did
+// nothing, so the failure is not ambiguous.
+var ErrNotSent = errors.New("request not sent")
+
 // The classification every adapter shares. An adapter's classify calls
 // TransportError when a call got no HTTP answer, or StatusError for the
 // answer's status, then refines the result with what only its provider's
 // error body says: its own Code and Message, and exceptions such as a
 // status the provider documents as worth a retry.
 
-// TransportError classifies a call that got no HTTP answer: the request may
-// or may not have reached the provider, and every adapter's calls are safe
-// to repeat, so all are retryable. The Code is "timeout" for a deadline or
-// a network timeout, "canceled" for a cancelled context and "network_error"
-// for anything else (connection refused or reset, an unreadable answer).
-// err must not be nil.
+// TransportError classifies a call that got no HTTP answer. Every adapter's
+// calls are safe to repeat, so all are retryable. The Code is
+// paysync.CodeNotSent when the request never left (no connection could be
+// made, or the rate-limit wait ran out: see ErrNotSent), and otherwise,
+// when it may or may not have reached the provider, "timeout" for a
+// deadline or a network timeout, "canceled" for a cancelled context and
+// "network_error" for anything else (a reset connection, an unreadable
+// answer). err must not be nil.
 func TransportError(kind paysync.ProviderKind, err error) *paysync.ProviderError {
 	pe := &paysync.ProviderError{Provider: kind, Code: "network_error", Message: err.Error(), Retryable: true}
 	var t interface{ Timeout() bool }
+	var op *net.OpError
 	switch {
+	case errors.Is(err, ErrNotSent), errors.As(err, &op) && op.Op == "dial":
+		pe.Code = paysync.CodeNotSent
 	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &t) && t.Timeout():
 		pe.Code = "timeout"
 	case errors.Is(err, context.Canceled):

@@ -3,6 +3,7 @@ package providers
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -59,7 +60,11 @@ func TestTransportError(t *testing.T) {
 		err  func() error
 		code string
 	}{
-		{"connection refused", func() error { return get(context.Background(), http.DefaultClient, closed.URL) }, "network_error"},
+		// Refused: the request never left, so the provider did nothing.
+		{"connection refused", func() error { return get(context.Background(), http.DefaultClient, closed.URL) }, paysync.CodeNotSent},
+		{"rate-limit wait ran out", func() error {
+			return &url.Error{Op: "Get", URL: "u", Err: fmt.Errorf("%w: %w", ErrNotSent, context.DeadlineExceeded)}
+		}, paysync.CodeNotSent},
 		{"context deadline", func() error {
 			ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 			defer cancel()
@@ -95,6 +100,10 @@ func TestTransportError(t *testing.T) {
 			pe := TransportError(paysync.Adyen, err)
 			if pe.Provider != paysync.Adyen || pe.Code != tc.code || !pe.Retryable || pe.HTTPStatus != 0 || pe.RetryAfter != 0 || pe.Message != err.Error() {
 				t.Errorf("TransportError(%v) = %+v, want retryable %s with the error's message", err, pe, tc.code)
+			}
+			// Only a request that never left is known to have done nothing.
+			if pe.Ambiguous() != (tc.code != paysync.CodeNotSent) {
+				t.Errorf("%s: Ambiguous() = %v", tc.code, pe.Ambiguous())
 			}
 		})
 	}

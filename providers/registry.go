@@ -1,6 +1,7 @@
 // Package providers holds the registry of provider connections: it builds
-// one adapter per connection, each behind its own client-side rate limiter,
-// and can serve a connection's base URL from an in-process http.Handler.
+// one adapter per connection, each behind its connection's rate limiter
+// (shared by every process through Redis), and can serve a connection's
+// base URL from an in-process http.Handler.
 package providers
 
 import (
@@ -11,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/paysync/paysync"
 )
@@ -47,6 +48,10 @@ type Options struct {
 	// with that handler, without a network hop; the handler sees paths
 	// below the URL's path.
 	InProcess map[string]http.Handler
+	// Redis, when set, shares each connection's rate limit (and the pauses
+	// its 429s ask for) between every process using the same Redis;
+	// without it each process keeps its own.
+	Redis redis.UniversalClient
 }
 
 // NewRegistry builds an adapter for every connection. A connection whose
@@ -74,13 +79,9 @@ func NewRegistry(conns []paysync.Connection, factories map[paysync.ProviderKind]
 			transport = HandlerTransport{Handler: h}
 		}
 		if c.RateLimit > 0 {
-			transport = &rateLimited{limiter: rate.NewLimiter(rate.Limit(c.RateLimit), max(1, int(c.RateLimit))), next: transport}
+			transport = &rateLimited{limiter: newLimiter(c, opt.Redis), next: transport}
 		}
-		timeout := c.Timeout
-		if timeout <= 0 {
-			timeout = DefaultTimeout
-		}
-		p, err := factory(c, &http.Client{Transport: transport, Timeout: timeout})
+		p, err := factory(c, &http.Client{Transport: transport, Timeout: timeoutOf(c)})
 		if err != nil {
 			return nil, fmt.Errorf("connection %s/%s: %w", c.Provider, c.Code, err)
 		}
@@ -114,21 +115,6 @@ func (r *Registry) Provider(orgID string, kind paysync.ProviderKind, code string
 	return p, nil
 }
 
-// rateLimited holds each request until the connection's limiter allows it,
-// so that paysync stays under the provider's rate limit instead of
-// collecting 429s.
-type rateLimited struct {
-	limiter *rate.Limiter
-	next    http.RoundTripper
-}
-
-func (t *rateLimited) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.limiter.Wait(req.Context()); err != nil {
-		return nil, err
-	}
-	return t.next.RoundTrip(req)
-}
-
 // Sandboxes lists every organization's sandbox connection of kind: the
 // shared in-process emulator's webhooks concern all of them.
 func (r *Registry) Sandboxes(kind paysync.ProviderKind) []paysync.Connection {
@@ -142,4 +128,12 @@ func (r *Registry) Sandboxes(kind paysync.ProviderKind) []paysync.Connection {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].OrganizationID < out[j].OrganizationID })
 	return out
+}
+
+// timeoutOf is the connection's bound on one provider call.
+func timeoutOf(c paysync.Connection) time.Duration {
+	if c.Timeout <= 0 {
+		return DefaultTimeout
+	}
+	return c.Timeout
 }

@@ -17,15 +17,15 @@ type echo struct {
 	base   string
 }
 
-func (e *echo) CreateCustomer(ctx context.Context, _ paysync.CreateCustomerRequest) (string, error) {
+func (e *echo) CreateCustomer(ctx context.Context, _ paysync.CreateCustomerRequest) (paysync.ProviderCustomer, error) {
 	req, _ := http.NewRequestWithContext(ctx, "GET", e.base+"/v1/ping?x=1", nil)
 	resp, err := e.client.Do(req)
 	if err != nil {
-		return "", err
+		return paysync.ProviderCustomer{}, err
 	}
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(resp.Body)
-	return string(b), nil
+	return paysync.ProviderCustomer{ID: string(b)}, nil
 }
 
 func (e *echo) CustomerStatus(context.Context, string) (paysync.CustomerStatus, error) {
@@ -69,13 +69,13 @@ func TestRegistryFindsConnectionsAndServesBaseURLsInProcess(t *testing.T) {
 		t.Fatal(err)
 	}
 	got, err := p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{})
-	if err != nil || got != "public.test /v1/ping x=1" {
-		t.Errorf("in-process call: %q, %v", got, err)
+	if err != nil || got.ID != "public.test /v1/ping x=1" {
+		t.Errorf("in-process call: %q, %v", got.ID, err)
 	}
 	// A base URL that is not served in-process goes to the network.
 	p, _ = reg.Provider("o2", paysync.Stripe, "net")
 	if got, err := p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{}); err == nil {
-		t.Errorf("a base URL without an in-process handler answered in-process: %q", got)
+		t.Errorf("a base URL without an in-process handler answered in-process: %q", got.ID)
 	}
 	if s := reg.Sandboxes(paysync.Adyen); len(s) != 1 || s[0].OrganizationID != "o2" {
 		t.Errorf("Sandboxes: %+v", s)

@@ -49,7 +49,7 @@ func TestConnectionTimeoutBoundsAHungProvider(t *testing.T) {
 		t.Errorf("the hung call failed after %s, want about the 200ms connection timeout", elapsed)
 	}
 	// The fault was for one request: the next call goes through.
-	if id, err := p.CreateCustomer(context.Background(), req); err != nil || id == "" {
-		t.Errorf("after the hang: %q, %v", id, err)
+	if got, err := p.CreateCustomer(context.Background(), req); err != nil || got.ID == "" {
+		t.Errorf("after the hang: %q, %v", got.ID, err)
 	}
 }

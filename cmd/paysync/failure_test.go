@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -16,7 +17,6 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/paysync/paysync/internal/testenv"
-	"github.com/paysync/paysync/sandbox/fault"
 	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
@@ -91,7 +91,27 @@ func TestRedisDownAtRequestTime(t *testing.T) {
 // idempotency key, and the provider ends up with exactly one customer.
 func TestWorkerKilledMidTaskMakesOneCustomer(t *testing.T) {
 	emu := stripeemu.New()
-	hs := httptest.NewServer(emu)
+	// While hold is on, the emulator does the work, then holds its answer
+	// for 1.5 s: the worker dies before it hears the customer was created.
+	var hold atomic.Bool
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hold.Load() {
+			emu.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		emu.ServeHTTP(rec, r)
+		select {
+		case <-time.After(1500 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
 	t.Cleanup(hs.Close)
 
 	env := merge(baseEnv(t), backends[0].env(t), map[string]string{
@@ -106,9 +126,7 @@ func TestWorkerKilledMidTaskMakesOneCustomer(t *testing.T) {
 	workerEnv := merge(env, map[string]string{"PAYSYNC_ADDR": "127.0.0.1:0"})
 	worker := testenv.StartProcess(t, "", envList(workerEnv), bin, "serve", "--role=worker")
 
-	// Every provider call takes 1.5 s: the create finishes, then the worker
-	// dies during the payment-method read.
-	emu.Faults.Set(fault.Settings{Latency: 1500 * time.Millisecond})
+	hold.Store(true)
 	s := &server{URL: "http://" + env["PAYSYNC_ADDR"], Key: testKey}
 	s.do(t, "POST", "/api/v1/customers", seedCustomer("killed", false))
 	eventually(t, 30*time.Second, "the provider customer to be created", func() bool { return emu.CustomerCount() == 1 })
@@ -121,7 +139,7 @@ func TestWorkerKilledMidTaskMakesOneCustomer(t *testing.T) {
 		t.Fatalf("after the kill the link should still be pending, got %v", st)
 	}
 
-	emu.Faults.Reset()
+	hold.Store(false)
 	testenv.StartProcess(t, "", envList(workerEnv), bin, "serve", "--role=worker")
 	// asynq hands a dead worker's task to another after its lease expires
 	// and the recoverer runs: about a minute and a half.
@@ -152,7 +170,27 @@ func TestStripeMockConnection(t *testing.T) {
 // A bad secret key is an authentication error: permanent, stored, not retried.
 func TestBadCredentialsFailPermanently(t *testing.T) {
 	emu := stripeemu.New()
-	hs := httptest.NewServer(emu)
+	// While hold is on, the emulator does the work, then holds its answer
+	// for 1.5 s: the worker dies before it hears the customer was created.
+	var hold atomic.Bool
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !hold.Load() {
+			emu.ServeHTTP(w, r)
+			return
+		}
+		rec := httptest.NewRecorder()
+		emu.ServeHTTP(rec, r)
+		select {
+		case <-time.After(1500 * time.Millisecond):
+		case <-r.Context().Done():
+			return
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		_, _ = w.Write(rec.Body.Bytes())
+	}))
 	t.Cleanup(hs.Close)
 	env := merge(baseEnv(t), backends[1].env(t), map[string]string{"PAYSYNC_CONFIG": stripeConnection(t, hs.URL, "rk_bad")})
 	s := startServer(t, env)

@@ -126,22 +126,26 @@ func configError(conn paysync.Connection, field, reason, format string, args ...
 // ShopperReference is the Adyen shopperReference of a paysync customer.
 func (p *Provider) ShopperReference(c *paysync.Customer) string { return p.refPrefix + c.ExternalID }
 
-// CreateCustomer returns the customer's shopperReference. Nothing is created
-// at Adyen, but one read-only call is made first so that a wrong API key or
-// merchant account fails the link now, permanently, rather than later.
-func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustomerRequest) (string, error) {
+// CreateCustomer returns the customer's shopperReference with its stored
+// payment methods. Nothing is created at Adyen: the one call is the read
+// of the shopper's stored payment methods, which also fails the link now,
+// permanently, on a wrong API key or merchant account. A shopper reference
+// used before (the same external id) may already hold a token, so it is
+// read, never assumed empty.
+func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustomerRequest) (paysync.ProviderCustomer, error) {
 	if req.Customer == nil {
-		return "", &paysync.ProviderError{Provider: paysync.Adyen, Code: "invalid_request", Message: "no customer given"}
+		return paysync.ProviderCustomer{}, &paysync.ProviderError{Provider: paysync.Adyen, Code: "invalid_request", Message: "no customer given"}
 	}
 	ref := p.ShopperReference(req.Customer)
 	if n := len(ref); n < minShopperReference || n > maxShopperReference {
-		return "", &paysync.ProviderError{Provider: paysync.Adyen, Code: "invalid_shopper_reference",
+		return paysync.ProviderCustomer{}, &paysync.ProviderError{Provider: paysync.Adyen, Code: "invalid_shopper_reference",
 			Message: fmt.Sprintf("the shopper reference must be %d to %d characters, got %d", minShopperReference, maxShopperReference, n)}
 	}
-	if _, err := p.storedPaymentMethods(ctx, ref); err != nil {
-		return "", err
+	st, err := p.CustomerStatus(ctx, ref)
+	if err != nil {
+		return paysync.ProviderCustomer{}, err
 	}
-	return ref, nil
+	return paysync.ProviderCustomer{ID: ref, CustomerStatus: st}, nil
 }
 
 // CustomerStatus reads the shopper's stored payment methods. Adyen knows no

@@ -74,11 +74,11 @@ func TestCreateCustomerReturnsTheSameReferenceTwice(t *testing.T) {
 	})
 	c := customer("cust_001")
 	ctx := context.Background()
-	first, err := p.CreateCustomer(ctx, createReq(c))
+	first, err := idOf(p.CreateCustomer(ctx, createReq(c)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := p.CreateCustomer(ctx, createReq(c))
+	second, err := idOf(p.CreateCustomer(ctx, createReq(c)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestCustomerStatusFollowsStoredPaymentMethods(t *testing.T) {
 	emu, srv := emulator(t)
 	p := newProvider(t, srv.URL+"/v71", nil)
 	ctx := context.Background()
-	ref, err := p.CreateCustomer(ctx, createReq(customer("cust_status")))
+	ref, err := idOf(p.CreateCustomer(ctx, createReq(customer("cust_status"))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,8 +211,8 @@ func TestNetworkErrorIsRetryable(t *testing.T) {
 	p := newProvider(t, base, nil)
 	_, err := p.CustomerStatus(context.Background(), "cust_net")
 	pe := providerError(t, err)
-	if !pe.Retryable || pe.Code != "network_error" {
-		t.Fatalf("got %+v, want retryable network_error", pe)
+	if !pe.Retryable || pe.Code != paysync.CodeNotSent || pe.Ambiguous() {
+		t.Fatalf("got %+v, want a retryable, unambiguous not_sent", pe)
 	}
 }
 
@@ -249,7 +249,7 @@ func TestSetupLinkIsIdempotent(t *testing.T) {
 	p := newProvider(t, srv.URL+"/v71", nil)
 	ctx := context.Background()
 	c := customer("cust_link")
-	ref, err := p.CreateCustomer(ctx, createReq(c))
+	ref, err := idOf(p.CreateCustomer(ctx, createReq(c)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -321,7 +321,7 @@ func TestSandboxConnectionReachesTheEmulator(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := p.CreateCustomer(context.Background(), createReq(customer("cust_sandbox")))
+	ref, err := idOf(p.CreateCustomer(context.Background(), createReq(customer("cust_sandbox"))))
 	if err != nil {
 		t.Fatalf("the emulator refused the sandbox credentials: %v", err)
 	}

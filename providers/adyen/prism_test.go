@@ -72,7 +72,7 @@ func TestAgainstAdyenSpec(t *testing.T) {
 	t.Run("CreateCustomer", func(t *testing.T) {
 		t.Parallel()
 		p, v := newSpecProvider(t)
-		ref, err := p.CreateCustomer(ctx, createReq(customer("cust_prism_1")))
+		ref, err := idOf(p.CreateCustomer(ctx, createReq(customer("cust_prism_1"))))
 		if err != nil {
 			t.Fatal(err)
 		}

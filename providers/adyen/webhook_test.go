@@ -119,7 +119,7 @@ func TestEmulatorWebhooksLeadToTheShopper(t *testing.T) {
 	ctx := context.Background()
 
 	c := customer("cust_hook")
-	ref, err := p.CreateCustomer(ctx, createReq(c))
+	ref, err := idOf(p.CreateCustomer(ctx, createReq(c)))
 	if err != nil {
 		t.Fatal(err)
 	}

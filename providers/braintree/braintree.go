@@ -109,26 +109,28 @@ func isHex(s string) bool {
 }
 
 // CreateCustomer creates the customer under CustomerID(req.Link), or adopts
-// the one an earlier attempt created under that id.
-func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustomerRequest) (string, error) {
+// the one an earlier attempt created under that id. The happy path is one
+// call: the create request carries no payment method nonce or card, so
+// the new customer has none. An adopted one is found, and its answer
+// tells its payment methods: two calls.
+func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustomerRequest) (paysync.ProviderCustomer, error) {
 	if req.Customer == nil || req.Link == nil {
-		return "", &paysync.ProviderError{Provider: paysync.Braintree, Code: "invalid_request", Message: "customer and link are required"}
+		return paysync.ProviderCustomer{}, &paysync.ProviderError{Provider: paysync.Braintree, Code: "invalid_request", Message: "customer and link are required"}
 	}
 	id := CustomerID(req.Link)
-	ctx, x := providers.WithLastResponse(ctx)
-	created, err := p.gw.Customer().Create(ctx, customerRequest(id, req.Customer))
+	cctx, x := providers.WithLastResponse(ctx)
+	created, err := p.gw.Customer().Create(cctx, customerRequest(id, req.Customer))
 	if err == nil {
-		return created.Id, nil
+		return paysync.ProviderCustomer{ID: created.Id}, nil
 	}
 	if !idTaken(err) {
-		return "", classify(err, x)
+		return paysync.ProviderCustomer{}, classify(err, x)
 	}
-	ctx, x = providers.WithLastResponse(ctx)
-	found, err := p.gw.Customer().Find(ctx, id)
+	st, err := p.CustomerStatus(ctx, id)
 	if err != nil {
-		return "", classify(err, x)
+		return paysync.ProviderCustomer{}, err
 	}
-	return found.Id, nil
+	return paysync.ProviderCustomer{ID: id, CustomerStatus: st}, nil
 }
 
 // customerRequest maps a paysync customer to Braintree's fields. Custom

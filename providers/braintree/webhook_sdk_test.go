@@ -55,7 +55,7 @@ func TestWebhooksAgainstNodeSDK(t *testing.T) {
 
 	// Emulator deliveries: a card and a PayPal account vaulted, then both revoked.
 	ctx := context.Background()
-	id, err := p.CreateCustomer(ctx, request(&paysync.Customer{Name: "SDK Webhooks"}, newLink(1)))
+	id, err := idOf(p.CreateCustomer(ctx, request(&paysync.Customer{Name: "SDK Webhooks"}, newLink(1))))
 	if err != nil {
 		t.Fatal(err)
 	}

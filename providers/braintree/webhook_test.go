@@ -130,7 +130,7 @@ func TestEmulatorWebhooksVerify(t *testing.T) {
 	emu.SendWebhooks(hook.URL+"/webhooks/braintree/org/bt", nil, "")
 
 	ctx := context.Background()
-	id, err := p.CreateCustomer(ctx, request(&paysync.Customer{Name: "Webhook Customer"}, newLink(1)))
+	id, err := idOf(p.CreateCustomer(ctx, request(&paysync.Customer{Name: "Webhook Customer"}, newLink(1))))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestEmulatorWebhooksToAnotherKeyAreRefused(t *testing.T) {
 	hook := httptest.NewServer(other)
 	t.Cleanup(hook.Close)
 	emu.SendWebhooks(hook.URL, nil, "")
-	id, err := p.CreateCustomer(context.Background(), request(&paysync.Customer{Name: "Refused"}, newLink(1)))
+	id, err := idOf(p.CreateCustomer(context.Background(), request(&paysync.Customer{Name: "Refused"}, newLink(1))))
 	if err != nil {
 		t.Fatal(err)
 	}

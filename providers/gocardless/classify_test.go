@@ -79,7 +79,7 @@ func TestClassify(t *testing.T) {
 		{"client timeout", outcome{Err: &url.Error{Op: "Get", URL: "u", Err: timeoutErr{}}}, "timeout", true, 0, ""},
 		{"cancelled", outcome{Err: &url.Error{Op: "Get", URL: "u", Err: context.Canceled}}, "canceled", true, 0, "context canceled"},
 		{"request timeout without JSON", outcome{Status: 408, Body: []byte("<html>Request Timeout</html>")}, "http_408", true, 0, "Request Timeout"},
-		{"connection refused", outcome{Err: &url.Error{Op: "Get", URL: "u", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}}, "network_error", true, 0, "connection refused"},
+		{"connection refused", outcome{Err: &url.Error{Op: "Get", URL: "u", Err: &net.OpError{Op: "dial", Err: errors.New("connection refused")}}}, paysync.CodeNotSent, true, 0, "connection refused"},
 		{"undecodable success", outcome{Status: 201, Err: errors.New("unexpected end of JSON input")}, "invalid_response", true, 0, "unexpected end"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

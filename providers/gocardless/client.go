@@ -87,15 +87,20 @@ type flow struct {
 	Links            *links `json:"links,omitempty"`
 }
 
-func (c *apiClient) createCustomer(ctx context.Context, in customer, key string) (string, error) {
+// createCustomer returns the customer's id, and whether it is one an
+// earlier request with the same key created.
+func (c *apiClient) createCustomer(ctx context.Context, in customer, key string) (id string, adopted bool, err error) {
 	var out struct {
 		Customers customer `json:"customers"`
 	}
-	id, err := c.create(ctx, "/customers", key, map[string]any{"customers": in}, &out)
-	if id != "" || err != nil {
-		return id, err
+	conflictID, err := c.create(ctx, "/customers", key, map[string]any{"customers": in}, &out)
+	if err != nil {
+		return "", false, err
 	}
-	return out.Customers.ID, c.requireID(out.Customers.ID)
+	if conflictID != "" {
+		return conflictID, true, nil
+	}
+	return out.Customers.ID, false, c.requireID(out.Customers.ID)
 }
 
 func (c *apiClient) getCustomer(ctx context.Context, id string) (customer, error) {

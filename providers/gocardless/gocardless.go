@@ -77,16 +77,30 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 
 // CreateCustomer implements paysync.Provider. The request's idempotency key
 // is GoCardless's Idempotency-Key: a repeat after success answers 409 with
-// the customer the key created, which is adopted.
-func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustomerRequest) (string, error) {
+// the customer the key created, which is adopted. The happy path is one
+// call: a customer is created without mandates (they come from a billing
+// request later), so it has no payment method. An adopted one may have a
+// mandate by now: its mandates are listed (the 409 proves it exists).
+func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustomerRequest) (paysync.ProviderCustomer, error) {
 	if req.Customer == nil {
-		return "", &paysync.ProviderError{Provider: paysync.GoCardless, Code: "invalid_request", Message: "no customer to create"}
+		return paysync.ProviderCustomer{}, &paysync.ProviderError{Provider: paysync.GoCardless, Code: "invalid_request", Message: "no customer to create"}
 	}
 	key := req.IdempotencyKey
 	if key == "" && req.Link != nil {
 		key = req.Link.IdempotencyKey()
 	}
-	return p.api.createCustomer(ctx, customerParams(req.Customer), key)
+	id, adopted, err := p.api.createCustomer(ctx, customerParams(req.Customer), key)
+	if err != nil || !adopted {
+		return paysync.ProviderCustomer{ID: id}, err
+	}
+	has, err := p.hasMandate(ctx, id)
+	return paysync.ProviderCustomer{ID: id, CustomerStatus: paysync.CustomerStatus{HasPaymentMethod: has}}, err
+}
+
+// hasMandate reports whether the customer has a mandate that can collect.
+func (p *Provider) hasMandate(ctx context.Context, customerID string) (bool, error) {
+	mandates, err := p.api.listMandates(ctx, customerID, usableMandate, 1)
+	return len(mandates) > 0, err
 }
 
 // CustomerStatus implements paysync.Provider: the customer must load, and
@@ -103,11 +117,11 @@ func (p *Provider) CustomerStatus(ctx context.Context, providerCustomerID string
 		}
 		return paysync.CustomerStatus{}, err
 	}
-	mandates, err := p.api.listMandates(ctx, providerCustomerID, usableMandate, 1)
+	has, err := p.hasMandate(ctx, providerCustomerID)
 	if err != nil {
 		return paysync.CustomerStatus{}, err
 	}
-	return paysync.CustomerStatus{HasPaymentMethod: len(mandates) > 0}, nil
+	return paysync.CustomerStatus{HasPaymentMethod: has}, nil
 }
 
 // SetupLink creates a billing request for a mandate and a flow for it, and

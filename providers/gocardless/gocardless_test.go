@@ -90,7 +90,7 @@ func customer() *paysync.Customer {
 
 func create(t *testing.T, p *gocardless.Provider, c *paysync.Customer, key string) string {
 	t.Helper()
-	id, err := p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: c, IdempotencyKey: key})
+	id, err := idOf(p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: c, IdempotencyKey: key}))
 	if err != nil {
 		t.Fatalf("CreateCustomer: %v", err)
 	}
@@ -174,8 +174,8 @@ func TestCreateCustomerRepeatAdoptsConflict(t *testing.T) {
 	if again != first {
 		t.Errorf("repeat returned %s, want %s", again, first)
 	}
-	if n := e.emu.Faults.Requests() - before; n != 1 {
-		t.Errorf("repeat sent %d requests, want 1 (the 409 answer is adopted)", n)
+	if n := e.emu.Faults.Requests() - before; n != 2 {
+		t.Errorf("repeat sent %d requests, want 2 (the 409 answer is adopted, then its mandates read)", n)
 	}
 	if n := e.emu.CustomerCount(); n != 1 {
 		t.Errorf("CustomerCount %d, want 1", n)
@@ -192,7 +192,7 @@ func TestCreateCustomerConcurrentRepeatsCreateOne(t *testing.T) {
 	ids := make([]string, 8)
 	for i := range ids {
 		wg.Go(func() {
-			id, err := e.p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: customer(), IdempotencyKey: "same"})
+			id, err := idOf(e.p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: customer(), IdempotencyKey: "same"}))
 			if err != nil {
 				t.Error(err)
 			}

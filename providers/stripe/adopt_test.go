@@ -59,7 +59,7 @@ func newAdoption(t *testing.T) *adoption {
 
 // try runs CreateCustomer for the customer under link, with link's key.
 func (a *adoption) try(link *paysync.ProviderLink) (string, error) {
-	return a.p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: a.c, Link: link, IdempotencyKey: link.IdempotencyKey()})
+	return idOf(a.p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: a.c, Link: link, IdempotencyKey: link.IdempotencyKey()}))
 }
 
 // create is try under a's own link, which must succeed.
@@ -103,6 +103,16 @@ const (
 	post   = "POST /v1/customers"
 )
 
+// reads is the status read of an adopted customer that has no default
+// payment method: the customer, then its payment methods.
+func reads(id string) string {
+	return "GET /v1/customers/" + id + ", GET /v1/customers/" + id + "/payment_methods"
+}
+
+// lost says the link's last attempt ended without an answer after its
+// request was sent: its create may have gone through.
+var lost = &paysync.ProviderError{Provider: paysync.Stripe, Code: "timeout", Retryable: true}
+
 // TestCreateCustomerOneCustomerPerLink covers the ways an earlier call may
 // have created the link's customer without paysync knowing: each must end
 // with that customer, never a second one.
@@ -125,7 +135,7 @@ func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 		first := a.create(t)
 		// Say the first result was never recorded; the client updated the
 		// email meanwhile, so the same key now comes with another body.
-		a.link.Attempts = 1
+		a.link.Attempts, a.link.LastError = 1, lost
 		a.c.Email = "new-billing@example.com"
 		n := a.sent()
 		again, err := a.try(a.link)
@@ -135,7 +145,7 @@ func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 		if again != first {
 			t.Errorf("second attempt = %q, want the first customer %q", again, first)
 		}
-		a.wantCalls(t, "second attempt", n, search)
+		a.wantCalls(t, "second attempt", n, search+", "+reads(first))
 		if q := a.rec.requests()[n].Form.Get("query"); q != stripe.SearchQuery("lnk_0001") {
 			t.Errorf("query = %q", q)
 		}
@@ -148,7 +158,7 @@ func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 		first := a.create(t)
 		// The index has not caught up with the create yet.
 		a.lag.lag.Store(true)
-		a.link.Attempts = 1
+		a.link.Attempts, a.link.LastError = 1, lost
 		a.c.Email = "new-billing@example.com"
 		n := a.sent()
 		_, err := a.try(a.link)
@@ -159,7 +169,7 @@ func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 		a.wantCalls(t, "second attempt", n, search+", "+post+", "+search)
 		// A minute later the search finds the customer.
 		a.lag.lag.Store(false)
-		a.link.Attempts = 2
+		a.link.Attempts, a.link.LastError = 2, pe
 		if again, err := a.try(a.link); err != nil || again != first {
 			t.Errorf("third attempt = %q, %v; want the first customer %q", again, err, first)
 		}
@@ -178,7 +188,7 @@ func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 		if err != nil || again != first {
 			t.Errorf("retry = %q, %v; want the first customer %q", again, err, first)
 		}
-		a.wantCalls(t, "retry", n, post+", "+search)
+		a.wantCalls(t, "retry", n, post+", "+search+", "+reads(first))
 		a.wantCustomers(t, 1)
 	})
 
@@ -196,7 +206,7 @@ func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 		if err != nil || again != first {
 			t.Errorf("generation 2 = %q, %v; want generation 1's customer %q", again, err, first)
 		}
-		a.wantCalls(t, "generation 2", n, search)
+		a.wantCalls(t, "generation 2", n, search+", "+reads(first))
 		a.wantCustomers(t, 1)
 	})
 
@@ -207,7 +217,7 @@ func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 		// under the key: a retry would only get the 500 again.
 		a.emu.FailNextAfterRun(1)
 		id := a.create(t)
-		a.wantCalls(t, "the attempt", 0, post+", "+search)
+		a.wantCalls(t, "the attempt", 0, post+", "+search+", "+reads(id))
 		if _, ok := a.emu.Customer(id); !ok || a.emu.CustomerCount() != 1 {
 			t.Errorf("adopted %q (known %v), %d customers; want the one customer", id, ok, a.emu.CustomerCount())
 		}
@@ -224,7 +234,7 @@ func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 			t.Errorf("error = %+v (RetryAfter %s), want retryable api_error after at least 1m", pe, pe.RetryAfter)
 		}
 		a.wantCalls(t, "the attempt", 0, post+", "+search)
-		a.link.Attempts = 1
+		a.link.Attempts, a.link.LastError = 1, pe
 		n := a.sent()
 		id, err := a.try(a.link)
 		if err != nil || !strings.HasPrefix(id, "cus_") {
@@ -253,5 +263,40 @@ func TestCreateCustomerOneCustomerPerLink(t *testing.T) {
 			t.Errorf("adopted %q, %v; want the oldest %q", got, err, oldest)
 		}
 		a.wantCustomers(t, 2) // still 2: nothing new was created
+	})
+
+	t.Run("a retry after an unsent request or a 429 only creates", func(t *testing.T) {
+		for _, last := range []*paysync.ProviderError{
+			{Provider: paysync.Stripe, Code: paysync.CodeNotSent, Retryable: true},
+			{Provider: paysync.Stripe, Code: "rate_limit", HTTPStatus: 429, Retryable: true},
+		} {
+			a := newAdoption(t)
+			// Nothing reached Stripe, or Stripe refused it: nothing to find.
+			a.link.Attempts, a.link.LastError = 1, last
+			id := a.create(t)
+			a.wantCalls(t, "a retry after "+last.Code, 0, post)
+			if !strings.HasPrefix(id, "cus_") {
+				t.Errorf("id %q, want a cus_ id", id)
+			}
+		}
+	})
+
+	t.Run("an idempotent replay is adopted and read", func(t *testing.T) {
+		t.Parallel()
+		a := newAdoption(t)
+		first := a.create(t)
+		// The first result was never recorded (a crash), so the retry is
+		// still a first attempt; meanwhile a card was attached.
+		if _, err := a.emu.AttachPaymentMethod(first); err != nil {
+			t.Fatal(err)
+		}
+		n := a.sent()
+		got, err := a.p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: a.c, Link: a.link, IdempotencyKey: a.link.IdempotencyKey()})
+		if err != nil || got.ID != first || !got.HasPaymentMethod {
+			t.Errorf("replayed create = %+v, %v; want %s with a payment method", got, err, first)
+		}
+		// The attached card is the invoice default: the customer alone tells.
+		a.wantCalls(t, "the replay", n, post+", GET /v1/customers/"+first)
+		a.wantCustomers(t, 1)
 	})
 }

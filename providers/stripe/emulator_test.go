@@ -26,7 +26,7 @@ func emulated(t *testing.T) (*stripeemu.Emulator, *httptest.Server, *stripe.Prov
 
 func create(t *testing.T, p *stripe.Provider, c *paysync.Customer, link *paysync.ProviderLink) string {
 	t.Helper()
-	id, err := p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: c, Link: link, IdempotencyKey: link.IdempotencyKey()})
+	id, err := idOf(p.CreateCustomer(context.Background(), paysync.CreateCustomerRequest{Customer: c, Link: link, IdempotencyKey: link.IdempotencyKey()}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,10 +83,12 @@ func New(conn paysync.Connection, client *http.Client) (*Provider, error) {
 
 // CreateCustomer creates the customer, or adopts the one an earlier attempt
 // or generation of the same link created: one paysync link is one Stripe
-// customer.
-func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustomerRequest) (string, error) {
+// customer. The happy path is one call: a customer created without
+// payment_method, source or invoice_settings has no payment method, so
+// only an adopted one (a search hit, an idempotent replay) is read.
+func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustomerRequest) (paysync.ProviderCustomer, error) {
 	if req.Customer == nil {
-		return "", &paysync.ProviderError{Provider: paysync.Stripe, Code: "invalid_request", Message: "no customer to create"}
+		return paysync.ProviderCustomer{}, &paysync.ProviderError{Provider: paysync.Stripe, Code: "invalid_request", Message: "no customer to create"}
 	}
 	l := req.Link
 	if l != nil && l.ID == "" {
@@ -95,7 +97,7 @@ func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustome
 	if l != nil && mayExist(l) {
 		id, err := p.findCreated(ctx, l.ID)
 		if err != nil || id != "" {
-			return id, err
+			return p.adopt(ctx, id, err)
 		}
 	}
 
@@ -107,36 +109,54 @@ func (p *Provider) CreateCustomer(ctx context.Context, req paysync.CreateCustome
 	}
 	c, err := p.api.Customers.New(params)
 	if err == nil {
-		return c.ID, nil
+		if last.Header.Get("Idempotent-Replayed") == "true" {
+			// An earlier attempt created it, and a payment method may
+			// have been attached since.
+			return p.adopt(ctx, c.ID, nil)
+		}
+		return paysync.ProviderCustomer{ID: c.ID}, nil
 	}
 	pe := classify(err, last)
 	if l == nil || !ambiguous(err, pe) {
-		return "", pe
+		return paysync.ProviderCustomer{}, pe
 	}
 	// Stripe answers the key's saved result (a changed body's
 	// idempotency_error, a replayed 5xx), which hides whether an earlier
 	// attempt created the customer: only the search can tell.
 	id, serr := p.findCreated(ctx, l.ID)
 	if serr != nil || id != "" {
-		return id, serr
+		return p.adopt(ctx, id, serr)
 	}
 	// Not found may only be the search index lagging behind the create:
 	// retry once it has caught up, never fail the link (a resync would
 	// start a new key and could make a second customer).
 	pe.Retryable = true
 	pe.RetryAfter = max(pe.RetryAfter, searchLag)
-	return "", pe
+	return paysync.ProviderCustomer{}, pe
+}
+
+// adopt reads the status of a customer an earlier call created, unless
+// finding it failed with err.
+func (p *Provider) adopt(ctx context.Context, id string, err error) (paysync.ProviderCustomer, error) {
+	if err != nil {
+		return paysync.ProviderCustomer{}, err
+	}
+	st, err := p.CustomerStatus(ctx, id)
+	return paysync.ProviderCustomer{ID: id, CustomerStatus: st}, err
 }
 
 // mayExist reports whether an earlier call may have created the link's
-// customer, so that CreateCustomer must search before creating: an earlier
-// attempt of this generation ran (its result may have been lost, and
-// Stripe refuses the key if the customer's fields changed since), an
-// earlier generation of this link ran (under another key), or the key may
-// have expired. Only a first attempt of generation 1 under 23 hours old
-// skips the search, which keeps the common path at one call.
+// customer, so that CreateCustomer must search before creating: the last
+// attempt of this generation got an ambiguous answer (a timeout, a reset
+// connection, a 5xx: its create may have gone through, and Stripe refuses
+// the key if the customer's fields changed since), an earlier generation
+// of this link ran (under another key), or the key may have expired. A
+// first attempt, or a retry after an answer that created nothing (a
+// refused connection, a 429, a 4xx), skips the search: one call. An
+// attempt whose outcome was never recorded (a crash) is covered by the
+// key: Stripe replays its customer, which is then adopted.
 func mayExist(l *paysync.ProviderLink) bool {
-	return l.Attempts > 0 || l.Generation > 1 ||
+	return l.Attempts > 0 && l.LastError.Ambiguous() || l.Generation > 1 ||
 		(!l.PendingSince.IsZero() && time.Since(l.PendingSince) > searchAfter)
 }
 

@@ -54,15 +54,18 @@ func RetryAfterHeader(h http.Header, d time.Duration) {
 	h.Set("Retry-After", strconv.Itoa(int((d+time.Second-1)/time.Second)))
 }
 
-// Injector holds the current fault plan and counts what it injected.
+// Injector holds the current fault plan and counts the requests it saw and
+// the faults it answered: an emulator's provider calls, which tests and the
+// benchmark read (in Go, or as the counts in GET /_faults).
 type Injector struct {
-	mu       sync.Mutex
-	s        Settings
-	limiter  *rate.Limiter
-	injected int
-	requests int
-	headers  RateLimitHeaders
-	write    Writer
+	mu          sync.Mutex
+	s           Settings
+	limiter     *rate.Limiter
+	injected    int
+	requests    int
+	rateLimited int
+	headers     RateLimitHeaders
+	write       Writer
 }
 
 // New returns an injector that answers faults through write and sets 429
@@ -102,6 +105,14 @@ func (f *Injector) Requests() int {
 	return f.requests
 }
 
+// RateLimited counts the 429s answered so far, by RateCap or by a
+// rate_limited fault.
+func (f *Injector) RateLimited() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rateLimited
+}
+
 // next decides the fate of one request.
 func (f *Injector) next() (latency time.Duration, kind Kind, s Settings) {
 	f.mu.Lock()
@@ -123,6 +134,9 @@ func (f *Injector) next() (latency time.Duration, kind Kind, s Settings) {
 	}
 	if kind != "" {
 		f.injected++
+	}
+	if kind == RateLimited {
+		f.rateLimited++
 	}
 	return s.Latency, kind, s
 }
@@ -166,6 +180,8 @@ func (f *Injector) Wrap(next http.Handler) http.Handler {
 
 // Handler serves the fault plan: GET shows it, PUT or POST replaces it
 // with a JSON Settings (durations as Go duration strings), DELETE clears it.
+// Each answer also carries the counts so far: requests, injected and
+// rate_limited (the plan's changes keep them).
 func (f *Injector) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.Method {
@@ -205,12 +221,13 @@ func (f *Injector) Handler() http.Handler {
 			return
 		}
 		f.mu.Lock()
-		s := f.s
+		s, requests, injected, rateLimited := f.s, f.requests, f.injected, f.rateLimited
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"latency": s.Latency.String(), "fail_next": s.FailNext, "fail": s.Fail, "status": s.Status,
 			"retry_after": s.RetryAfter.String(), "rate_cap": s.RateCap,
+			"requests": requests, "injected": injected, "rate_limited": rateLimited,
 		})
 	})
 }

@@ -56,7 +56,23 @@ func TestFaultPlan(t *testing.T) {
 	if _, err := client.Get(srv.URL); err == nil {
 		t.Error("a timeout fault answered")
 	}
-	if f.Injected() != 4 || f.Requests() != 5 {
-		t.Errorf("injected %d of %d requests, want 4 of 5", f.Injected(), f.Requests())
+	if f.Injected() != 4 || f.Requests() != 5 || f.RateLimited() != 1 {
+		t.Errorf("injected %d of %d requests (%d rate limited), want 4 of 5 (1)", f.Injected(), f.Requests(), f.RateLimited())
+	}
+	resp, err := http.Get(ctl.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var counts struct{ Requests, Injected, RateLimited int }
+	if err := json.NewDecoder(resp.Body).Decode(&struct {
+		Requests    *int `json:"requests"`
+		Injected    *int `json:"injected"`
+		RateLimited *int `json:"rate_limited"`
+	}{&counts.Requests, &counts.Injected, &counts.RateLimited}); err != nil {
+		t.Fatal(err)
+	}
+	if counts.Requests != 5 || counts.Injected != 4 || counts.RateLimited != 1 {
+		t.Errorf("GET /_faults counts: %+v, want 5 requests, 4 injected, 1 rate limited", counts)
 	}
 }
