@@ -63,6 +63,11 @@ type Customer struct {
 	FinalizeZeroAmountInvoice string // inherit | skip | finalize | ""
 	TaxCodes                  []string
 	TaxRate                   *float64 // Lotus
+	// Lago's optional customer settings: paysync stores and returns them
+	// but neither bills nor invoices, so they change nothing else.
+	BillingEntityCode         string
+	ExternalSalesforceID      string
+	SkipInvoiceCustomSections bool
 
 	BillingAddress  Address
 	ShippingAddress Address
@@ -73,6 +78,11 @@ type Customer struct {
 	InvoiceGracePeriod     *int
 	DocumentLocale         string
 	ProviderPaymentMethods []string
+	// Lago's subscription invoice issuing date settings (anchor:
+	// current_period_end | next_period_start; adjustment:
+	// align_with_finalization_date | keep_anchor); "" inherits.
+	InvoiceIssuingDateAnchor     string
+	InvoiceIssuingDateAdjustment string
 
 	// Link is the customer's provider link; nil when no provider is chosen.
 	Link *ProviderLink

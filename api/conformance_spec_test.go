@@ -210,6 +210,26 @@ func oasAddOperation(path, method, why, operation string) oasAmendment {
 	}
 }
 
+// oasAddProperty documents a property of a component schema the spec lacks.
+func oasAddProperty(schema, name, why, property string) oasAmendment {
+	return oasAmendment{
+		what: fmt.Sprintf("schema %s has %s: %s", schema, name, why),
+		apply: func(root *yaml.Node) error {
+			return oasYAMLAdd(root, []string{"components", "schemas", schema, "properties"}, name, property)
+		},
+	}
+}
+
+// oasRequire makes keys required in a component schema that requires none.
+func oasRequire(schema, why string, keys ...string) oasAmendment {
+	return oasAmendment{
+		what: fmt.Sprintf("schema %s requires %s: %s", schema, strings.Join(keys, ", "), why),
+		apply: func(root *yaml.Node) error {
+			return oasYAMLAdd(root, []string{"components", "schemas", schema}, "required", "["+strings.Join(keys, ", ")+"]")
+		},
+	}
+}
+
 // oasAddSchema adds a component schema the amendments refer to.
 func oasAddSchema(name, schema string) oasAmendment {
 	return oasAmendment{
@@ -540,13 +560,44 @@ responses:
 		oasAddResponse("/customers/{id}", "get", "404", "unknown id", errorResponse("Resource not found")),
 		oasAddResponse("/customers/{id}", "delete", "404", "unknown id", errorResponse("Resource not found")),
 		oasAddResponse("/customers", "put", "404", "unknown id", errorResponse("Resource not found")),
+		// Where the spec, the server and @flexprice/sdk 2.0.1 disagree,
+		// paysync serves the superset:
+		//  - the SDK's CustomerResponse declares parent_customer_id and
+		//    parent_customer, which the spec and the server's dto omit; its
+		//    zod 4 schema refuses a response without them, so paysync sends
+		//    both, null (it has no customer hierarchy);
+		//  - the server writes the flat errors.ErrorResponse (code, message,
+		//    http_status_code, details; details is swaggerignore'd out of the
+		//    spec) while the SDK parses the envelope {success, error: {message,
+		//    internal_error}}; paysync sends both in one body, every key
+		//    present (the SDK's schema requires them too).
+		oasAddProperty("CustomerResponse", "parent_customer_id", "the SDK's model", `{type: string, nullable: true}`),
+		// The SDK types parent_customer as a CustomerResponse; the
+		// validator cannot render a schema that refers to itself, so the
+		// amendment says object.
+		oasAddProperty("CustomerResponse", "parent_customer", "the SDK's model", `{type: object, nullable: true}`),
+		oasRequire("CustomerResponse", "the SDK's zod 4 schema refuses a missing key",
+			"id", "external_id", "name", "email", "address_line1", "address_line2", "address_city", "address_state",
+			"address_postal_code", "address_country", "metadata", "environment_id", "tenant_id", "status",
+			"created_at", "updated_at", "created_by", "updated_by", "parent_customer_id", "parent_customer"),
+		oasAddProperty("errors.ErrorResponse", "details", "the server's struct (swaggerignore)", `{type: object}`),
+		oasAddProperty("errors.ErrorResponse", "success", "the SDK's envelope", `{type: boolean, enum: [false]}`),
+		oasAddProperty("errors.ErrorResponse", "error", "the SDK's envelope", `
+type: object
+required: [message, internal_error]
+properties:
+  message: {type: string}
+  internal_error: {type: string}`),
+		oasRequire("errors.ErrorResponse", "both shapes in every error body",
+			"code", "message", "http_status_code", "success", "error"),
 		oasAddSchema("PaysyncFlexpriceAuthError", `
 type: object
 required: [error]
 properties:
   error: {type: string, minLength: 1}
   message: {type: string}
-  http_status_code: {type: integer, enum: [401]}`),
+  http_status_code: {type: integer, enum: [401]}
+  success: {type: boolean, enum: [false]}`),
 	}
 	// Flexprice's AuthenticateMiddleware answers 401 {"error": "Unauthorized"}
 	// before its error handler runs: not the ErrorResponse shape.

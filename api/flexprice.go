@@ -26,24 +26,43 @@ const (
 	flexpriceCodeUnavailable = "service_unavailable"
 )
 
-// flexpriceError is Flexprice's errors.ErrorResponse. The spec lists code,
-// message and http_status_code; the peer's struct adds details, the
-// per-field problems (field name -> reason).
+// flexpriceError is two error shapes in one body, so that consumers of
+// either read it. code, message, http_status_code and details are the
+// flat errors.ErrorResponse Flexprice's server writes today (the spec
+// lists the first three; details are the per-field problems, field name
+// -> reason). success and error are the envelope @flexprice/sdk 2.0.1
+// parses (errors.ErrorResponse of the peer's earlier servers): its typed
+// error takes its message from error.message, and its schema requires
+// both keys to be present.
 type flexpriceError struct {
-	Code           string         `json:"code"`
-	Message        string         `json:"message"`
-	HTTPStatusCode int            `json:"http_status_code"`
-	Details        map[string]any `json:"details,omitempty"`
+	Code           string               `json:"code"`
+	Message        string               `json:"message"`
+	HTTPStatusCode int                  `json:"http_status_code"`
+	Details        map[string]any       `json:"details,omitempty"`
+	Success        bool                 `json:"success"`
+	Error          flexpriceErrorDetail `json:"error"`
+}
+
+// flexpriceErrorDetail is the SDK envelope's error. internal_error held the
+// peer's internal error text; paysync never sends internal text, so it
+// repeats the client-safe message.
+type flexpriceErrorDetail struct {
+	Message       string `json:"message"`
+	InternalError string `json:"internal_error"`
 }
 
 // flexpriceAuthError is what Flexprice's auth middleware answers, before
-// its error handler runs: {"error": "Unauthorized"}. message and
-// http_status_code are paysync's additions so that clients generated from
-// the spec, which read errors.ErrorResponse, see the failure too.
+// its error handler runs: {"error": "Unauthorized"}. message,
+// http_status_code and success are paysync's additions so that clients
+// generated from the spec, which read errors.ErrorResponse, see the failure
+// too. error stays the peer's string rather than the SDK envelope's object:
+// the SDK reads no body for a 401 (it answers its generic APIError), and
+// consumers of the peer read the string.
 type flexpriceAuthError struct {
 	Error          string `json:"error"`
 	Message        string `json:"message"`
 	HTTPStatusCode int    `json:"http_status_code"`
+	Success        bool   `json:"success"`
 }
 
 func writeFlexpriceError(w http.ResponseWriter, status int, err error) {
@@ -78,6 +97,7 @@ func writeFlexpriceError(w http.ResponseWriter, status int, err error) {
 		body.Code = flexpriceCodeInternal
 		body.Message = "internal error"
 	}
+	body.Error = flexpriceErrorDetail{Message: body.Message, InternalError: body.Message}
 	encode(w, body.HTTPStatusCode, body)
 }
 

@@ -24,29 +24,34 @@ const (
 func flexpriceEnvironment(orgID string) string { return "env_" + orgID }
 
 // flexpriceCustomerJSON is Flexprice's dto.CustomerResponse (the
-// customer.Customer model with its BaseModel), keys in the peer's order.
-// The spec allows additional properties but paysync adds none.
+// customer.Customer model with its BaseModel), keys in the peer's order,
+// plus parent_customer_id and parent_customer, which @flexprice/sdk 2.0.1's
+// response model declares and requires to be present (its zod 4 schema
+// refuses a missing key): paysync has no customer hierarchy, so both are
+// always null.
 type flexpriceCustomerJSON struct {
-	ID                string            `json:"id"`
-	ExternalID        string            `json:"external_id"`
-	Name              string            `json:"name"`
-	Email             string            `json:"email"`
-	Contact           string            `json:"contact,omitempty"`
-	AddressLine1      string            `json:"address_line1"`
-	AddressLine2      string            `json:"address_line2"`
-	AddressCity       string            `json:"address_city"`
-	AddressState      string            `json:"address_state"`
-	AddressPostalCode string            `json:"address_postal_code"`
-	AddressCountry    string            `json:"address_country"`
-	Timezone          string            `json:"timezone"`
-	Metadata          map[string]string `json:"metadata"`
-	EnvironmentID     string            `json:"environment_id"`
-	TenantID          string            `json:"tenant_id"`
-	Status            string            `json:"status"`
-	CreatedAt         string            `json:"created_at"`
-	UpdatedAt         string            `json:"updated_at"`
-	CreatedBy         string            `json:"created_by"`
-	UpdatedBy         string            `json:"updated_by"`
+	ID                string                 `json:"id"`
+	ExternalID        string                 `json:"external_id"`
+	Name              string                 `json:"name"`
+	Email             string                 `json:"email"`
+	Contact           string                 `json:"contact,omitempty"`
+	AddressLine1      string                 `json:"address_line1"`
+	AddressLine2      string                 `json:"address_line2"`
+	AddressCity       string                 `json:"address_city"`
+	AddressState      string                 `json:"address_state"`
+	AddressPostalCode string                 `json:"address_postal_code"`
+	AddressCountry    string                 `json:"address_country"`
+	Timezone          string                 `json:"timezone"`
+	Metadata          map[string]string      `json:"metadata"`
+	EnvironmentID     string                 `json:"environment_id"`
+	TenantID          string                 `json:"tenant_id"`
+	Status            string                 `json:"status"`
+	CreatedAt         string                 `json:"created_at"`
+	UpdatedAt         string                 `json:"updated_at"`
+	CreatedBy         string                 `json:"created_by"`
+	UpdatedBy         string                 `json:"updated_by"`
+	ParentCustomerID  *string                `json:"parent_customer_id"`
+	ParentCustomer    *flexpriceCustomerJSON `json:"parent_customer"`
 }
 
 // flexpriceTime is how Go's encoding/json writes the peer's timestamps:

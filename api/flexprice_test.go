@@ -77,6 +77,10 @@ func flexpriceListing(t *testing.T, r response) (ids []string, pagination string
 	return ids, string(body.Pagination)
 }
 
+// sdkCustomerKeys are the keys of @flexprice/sdk 2.0.1's CustomerResponse
+// that the spec's lacks (both null: paysync has no customer hierarchy).
+var sdkCustomerKeys = []string{"parent_customer_id", "parent_customer"}
+
 // wantFlexpriceError checks an error body: Flexprice's ErrorResponse with
 // code, status, and details naming exactly fields (none when empty).
 func wantFlexpriceError(t *testing.T, r response, status int, code string, fields ...string) map[string]any {
@@ -85,6 +89,10 @@ func wantFlexpriceError(t *testing.T, r response, status int, code string, field
 	b := r.json(t)
 	if b["code"] != code || b["http_status_code"] != float64(status) || b["message"] == "" || b["message"] == nil {
 		t.Fatalf("error body %s, want code %s and http_status_code %d", r.body, code, status)
+	}
+	// The envelope @flexprice/sdk 2.0.1 parses, beside the flat shape.
+	if b["success"] != false || path(b, "error", "message") != b["message"] || path(b, "error", "internal_error") != b["message"] {
+		t.Fatalf("error body %s, want success false and error.message, error.internal_error", r.body)
 	}
 	details, _ := b["details"].(map[string]any)
 	got := make([]string, 0, len(details))
@@ -187,10 +195,11 @@ func TestFlexpriceSeedRequest(t *testing.T) {
 			"address_state": "Karnataka", "address_postal_code": "560001", "address_country": "IN",
 			"timezone": "UTC", "metadata": {"crm_id": "0061x00000ABCdE", "plan": "enterprise"},
 			"environment_id": %q, "tenant_id": %q, "status": "published",
-			"created_at": %q, "updated_at": %q, "created_by": "api_key", "updated_by": "api_key"}`,
+			"created_at": %q, "updated_at": %q, "created_by": "api_key", "updated_by": "api_key",
+			"parent_customer_id": null, "parent_customer": null}`,
 			id, "env_"+h.org.ID, h.org.ID, created, updated)
 		jsonEqual(t, r.body, want)
-		wantSpecKeys(t, c, specSchema(t, "CustomerResponse"))
+		wantSpecKeys(t, c, specSchema(t, "CustomerResponse"), sdkCustomerKeys...)
 		if ct := r.header.Get("Content-Type"); !strings.HasPrefix(ct, "application/json") {
 			t.Fatalf("Content-Type %q", ct)
 		}
@@ -220,7 +229,7 @@ func TestFlexpriceSeedRequest(t *testing.T) {
 
 func TestFlexpriceAuthentication(t *testing.T) {
 	h := newHarness(t, sqliteDSN(t))
-	unauthorized := `{"error":"Unauthorized","message":"Unauthorized","http_status_code":401}`
+	unauthorized := `{"error":"Unauthorized","message":"Unauthorized","http_status_code":401,"success":false}`
 	for name, key := range map[string]string{"missing": "", "wrong": "not-a-key", "other case": strings.ToUpper(h.key)} {
 		t.Run(name, func(t *testing.T) {
 			for _, req := range []struct{ method, path, body string }{
@@ -312,7 +321,8 @@ func TestFlexpriceValidation(t *testing.T) {
 		})
 	}
 	jsonEqual(t, h.flexpriceCreate(`{"name": "Acme"}`).body,
-		`{"code":"validation_error","message":"validation failed: external_id","http_status_code":400,"details":{"external_id":"value_is_mandatory"}}`)
+		`{"code":"validation_error","message":"validation failed: external_id","http_status_code":400,"details":{"external_id":"value_is_mandatory"},
+			"success":false,"error":{"message":"validation failed: external_id","internal_error":"validation failed: external_id"}}`)
 	if n := h.countCustomers(h.org.ID); n != 0 {
 		t.Fatalf("%d customers written by invalid requests", n)
 	}
@@ -333,8 +343,8 @@ func TestFlexpriceBadRequests(t *testing.T) {
 	for _, body := range []string{``, `{"external_id": "c1",}`, `{"external_id":`, `[1, 2]`, `"c1"`, `{"external_id": "c1"} trailing`, `{'external_id': 'c1'}`} {
 		t.Run(body, func(t *testing.T) {
 			b := wantFlexpriceError(t, h.flexpriceCreate(body), http.StatusBadRequest, "validation_error")
-			if len(b) != 3 {
-				t.Fatalf("body %v, want code, message and http_status_code", b)
+			if len(b) != 5 {
+				t.Fatalf("body %v, want code, message, http_status_code, success and error", b)
 			}
 		})
 	}
@@ -343,7 +353,8 @@ func TestFlexpriceBadRequests(t *testing.T) {
 	for _, body := range []io.Reader{strings.NewReader(big), io.MultiReader(strings.NewReader(big))} {
 		r := h.flexpriceDo("POST", "/v1/customers", h.key, body)
 		wantStatus(t, r, http.StatusRequestEntityTooLarge)
-		jsonEqual(t, r.body, `{"code":"validation_error","message":"the request body is larger than 1 MiB","http_status_code":413}`)
+		jsonEqual(t, r.body, `{"code":"validation_error","message":"the request body is larger than 1 MiB","http_status_code":413,
+			"success":false,"error":{"message":"the request body is larger than 1 MiB","internal_error":"the request body is larger than 1 MiB"}}`)
 	}
 	if n := h.countCustomers(h.org.ID); n != 0 {
 		t.Fatalf("%d customers written by bad requests", n)
@@ -365,7 +376,8 @@ func TestFlexpriceTenantIsolation(t *testing.T) {
 		id := r.json(t)["id"].(string)
 		_, otherKey := h.newOrganization("globex")
 
-		notFound := `{"code":"not_found","message":"customer not found","http_status_code":404}`
+		notFound := `{"code":"not_found","message":"customer not found","http_status_code":404,
+			"success":false,"error":{"message":"customer not found","internal_error":"customer not found"}}`
 		for _, req := range []struct{ method, path, body string }{
 			{"GET", "/v1/customers/" + id, ""},
 			{"GET", "/v1/customers/external/shared-ext", ""},
@@ -639,7 +651,7 @@ func TestFlexpriceSyncNewCustomers(t *testing.T) {
 	// The response stays the spec's customer: the link is not part of it.
 	g := h.flexpriceGet("/v1/customers/" + c.ID)
 	wantStatus(t, g, http.StatusOK)
-	wantSpecKeys(t, g.json(t), specSchema(t, "CustomerResponse"))
+	wantSpecKeys(t, g.json(t), specSchema(t, "CustomerResponse"), sdkCustomerKeys...)
 }
 
 // A customer written by one dialect reads the same through the other.
@@ -722,13 +734,14 @@ func sameInstant(t *testing.T, name string, a, b any) {
 func TestFlexpriceErrorsMatchSpec(t *testing.T) {
 	h := newHarness(t, sqliteDSN(t))
 	schema := specSchema(t, "errors.ErrorResponse")
-	// details is the peer's addition (internal/errors.ErrorResponse).
+	// details is the peer's addition (internal/errors.ErrorResponse);
+	// success and error the envelope @flexprice/sdk 2.0.1 parses.
 	for _, r := range []response{
 		h.flexpriceCreate(`{}`),
 		h.flexpriceGet("/v1/customers/nobody"),
 		h.flexpriceCreate(`{`),
 	} {
-		wantSpecKeys(t, r.json(t), schema, "details")
+		wantSpecKeys(t, r.json(t), schema, "details", "success", "error")
 	}
 	// An unknown route answers before authentication, as gin's NoRoute does.
 	r := h.flexpriceDo("GET", "/v1/invoices", "", nil)

@@ -32,6 +32,9 @@ type lagoCustomer struct {
 	NetPaymentTerm            opt[int]
 	FinalizeZeroAmountInvoice opt[string]
 	TaxCodes                  opt[[]string]
+	BillingEntityCode         opt[string]
+	ExternalSalesforceID      opt[string]
+	SkipInvoiceCustomSections opt[bool]
 
 	Address  lagoAddress
 	Shipping opt[lagoAddress]
@@ -59,6 +62,9 @@ type lagoBilling struct {
 	SyncWithProvider       opt[bool]
 	DocumentLocale         opt[string]
 	ProviderPaymentMethods opt[[]string]
+	// Lago's subscription_invoice_issuing_date_anchor and _adjustment.
+	IssuingDateAnchor     opt[string]
+	IssuingDateAdjustment opt[string]
 }
 
 // Lago's limits on customer metadata (Metadata::CustomerMetadata).
@@ -67,6 +73,12 @@ const (
 	lagoMetadataKeyMax   = 20
 	lagoMetadataValueMax = 100
 	lagoNameMax          = 255
+)
+
+// Lago's SUBSCRIPTION_INVOICE_ISSUING_DATE_ANCHORS and _ADJUSTMENTS.
+var (
+	lagoIssuingDateAnchors     = []string{"current_period_end", "next_period_start"}
+	lagoIssuingDateAdjustments = []string{"align_with_finalization_date", "keep_anchor"}
 )
 
 // lagoPaymentMethods are Stripe's payment method types Lago accepts.
@@ -121,6 +133,9 @@ func parseLagoCustomer(obj map[string]json.RawMessage, v paysync.Validation) lag
 		NetPaymentTerm:            f.integer("net_payment_term"),
 		FinalizeZeroAmountInvoice: f.str("finalize_zero_amount_invoice"),
 		TaxCodes:                  f.strs("tax_codes"),
+		BillingEntityCode:         f.str("billing_entity_code"),
+		ExternalSalesforceID:      f.str("external_salesforce_id"),
+		SkipInvoiceCustomSections: f.boolean("skip_invoice_custom_sections"),
 		Address:                   readLagoAddress(f),
 	}
 	// Lago reports shipping problems under its column names
@@ -145,6 +160,8 @@ func parseLagoCustomer(obj map[string]json.RawMessage, v paysync.Validation) lag
 				SyncWithProvider:       bf.boolean("sync_with_provider"),
 				DocumentLocale:         bf.str("document_locale"),
 				ProviderPaymentMethods: bf.strs("provider_payment_methods"),
+				IssuingDateAnchor:      bf.str("subscription_invoice_issuing_date_anchor"),
+				IssuingDateAdjustment:  bf.str("subscription_invoice_issuing_date_adjustment"),
 			}
 		}
 	}
@@ -307,6 +324,10 @@ func (c *lagoCustomer) validateBilling(v paysync.Validation) {
 	if b.DocumentLocale.V != "" && !paysync.ValidLocale(b.DocumentLocale.V) {
 		v.Add("document_locale", reasonLocale)
 	}
+	// The Customer model's enums (validate: {allow_nil: true}): Rails'
+	// inclusion error, which Lago renders value_is_invalid.
+	checkEnum(v, "subscription_invoice_issuing_date_anchor", b.IssuingDateAnchor.V, reasonInvalid, lagoIssuingDateAnchors...)
+	checkEnum(v, "subscription_invoice_issuing_date_adjustment", b.IssuingDateAdjustment.V, reasonInvalid, lagoIssuingDateAdjustments...)
 	methods := b.ProviderPaymentMethods.V
 	has := make(map[string]bool)
 	for _, m := range methods {
@@ -348,6 +369,13 @@ func (c *lagoCustomer) apply(dst *paysync.Customer) {
 	if c.TaxCodes.Set {
 		dst.TaxCodes = c.TaxCodes.V
 	}
+	// billing_entity_code names one of Lago's billing entities; paysync
+	// has none to resolve it against, so it keeps the code as given.
+	setStr(&dst.BillingEntityCode, c.BillingEntityCode)
+	setStr(&dst.ExternalSalesforceID, c.ExternalSalesforceID)
+	if c.SkipInvoiceCustomSections.Set {
+		dst.SkipInvoiceCustomSections = c.SkipInvoiceCustomSections.V
+	}
 	applyAddress(&dst.BillingAddress, c.Address)
 	if c.Shipping.Null {
 		dst.ShippingAddress = paysync.Address{}
@@ -361,6 +389,8 @@ func (c *lagoCustomer) apply(dst *paysync.Customer) {
 		b := c.Billing.V
 		setInt(&dst.InvoiceGracePeriod, b.InvoiceGracePeriod)
 		setStr(&dst.DocumentLocale, b.DocumentLocale)
+		setStr(&dst.InvoiceIssuingDateAnchor, b.IssuingDateAnchor)
+		setStr(&dst.InvoiceIssuingDateAdjustment, b.IssuingDateAdjustment)
 		if b.ProviderPaymentMethods.Set {
 			// [] is taken as null: the provider default (card) applies.
 			dst.ProviderPaymentMethods = nil

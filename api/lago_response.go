@@ -13,7 +13,10 @@ import (
 // lagoCustomerJSON is Lago's CustomerObjectExtended, keys in the order
 // Lago's serializer writes them. Unset text fields are null, as in Lago.
 type lagoCustomerJSON struct {
-	LagoID                    string             `json:"lago_id"`
+	LagoID string `json:"lago_id"`
+	// BillingEntityCode is left out when unset: Lago's schema types it
+	// as a string, and paysync has no default billing entity to name.
+	BillingEntityCode         *string            `json:"billing_entity_code,omitempty"`
 	ExternalID                string             `json:"external_id"`
 	AccountType               string             `json:"account_type"`
 	Name                      *string            `json:"name"`
@@ -41,9 +44,11 @@ type lagoCustomerJSON struct {
 	Timezone                  *string            `json:"timezone"`
 	ApplicableTimezone        string             `json:"applicable_timezone"`
 	NetPaymentTerm            *int               `json:"net_payment_term"`
+	ExternalSalesforceID      *string            `json:"external_salesforce_id"`
 	FinalizeZeroAmountInvoice string             `json:"finalize_zero_amount_invoice"`
 	BillingConfiguration      lagoBillingJSON    `json:"billing_configuration"`
 	ShippingAddress           lagoAddressJSON    `json:"shipping_address"`
+	SkipInvoiceCustomSections bool               `json:"skip_invoice_custom_sections"`
 	Metadata                  []lagoMetadataJSON `json:"metadata"`
 	// TaxCodes is paysync's addition: it keeps tax codes but has no tax
 	// objects to list under taxes.
@@ -59,12 +64,16 @@ type lagoCustomerJSON struct {
 // written as null, so responses validate against the schema.
 // has_payment_method and provider_sync_status are paysync's additions.
 type lagoBillingJSON struct {
-	InvoiceGracePeriod     *int     `json:"invoice_grace_period,omitempty"`
-	PaymentProvider        string   `json:"payment_provider,omitempty"`
-	PaymentProviderCode    string   `json:"payment_provider_code,omitempty"`
-	ProviderCustomerID     string   `json:"provider_customer_id,omitempty"`
-	SyncWithProvider       bool     `json:"sync_with_provider"`
-	DocumentLocale         string   `json:"document_locale,omitempty"`
+	InvoiceGracePeriod  *int   `json:"invoice_grace_period,omitempty"`
+	PaymentProvider     string `json:"payment_provider,omitempty"`
+	PaymentProviderCode string `json:"payment_provider_code,omitempty"`
+	ProviderCustomerID  string `json:"provider_customer_id,omitempty"`
+	SyncWithProvider    bool   `json:"sync_with_provider"`
+	DocumentLocale      string `json:"document_locale,omitempty"`
+	// The issuing date settings are null when unset (inherited), as
+	// Lago's serializer writes them and its schema allows.
+	IssuingDateAnchor      *string  `json:"subscription_invoice_issuing_date_anchor"`
+	IssuingDateAdjustment  *string  `json:"subscription_invoice_issuing_date_adjustment"`
 	ProviderPaymentMethods []string `json:"provider_payment_methods"`
 	HasPaymentMethod       bool     `json:"has_payment_method"`
 	// ProviderSyncStatus is none (no provider link), pending, synced or failed.
@@ -137,6 +146,7 @@ func LagoCustomer(c *paysync.Customer) any { return lagoCustomerView(c) }
 func lagoCustomerView(c *paysync.Customer) lagoCustomerJSON {
 	out := lagoCustomerJSON{
 		LagoID:                    c.ID,
+		BillingEntityCode:         nullable(c.BillingEntityCode),
 		ExternalID:                c.ExternalID,
 		AccountType:               orDefault(c.AccountType, "customer"),
 		Name:                      nullable(c.Name),
@@ -164,7 +174,9 @@ func lagoCustomerView(c *paysync.Customer) lagoCustomerJSON {
 		Timezone:                  nullable(c.Timezone),
 		ApplicableTimezone:        orDefault(c.Timezone, "UTC"),
 		NetPaymentTerm:            c.NetPaymentTerm,
+		ExternalSalesforceID:      nullable(c.ExternalSalesforceID),
 		FinalizeZeroAmountInvoice: orDefault(c.FinalizeZeroAmountInvoice, "inherit"),
+		SkipInvoiceCustomSections: c.SkipInvoiceCustomSections,
 		BillingConfiguration:      lagoBillingView(c),
 		ShippingAddress: lagoAddressJSON{
 			AddressLine1: nullable(c.ShippingAddress.Line1),
@@ -205,6 +217,8 @@ func lagoBillingView(c *paysync.Customer) lagoBillingJSON {
 	b := lagoBillingJSON{
 		InvoiceGracePeriod:     c.InvoiceGracePeriod,
 		DocumentLocale:         c.DocumentLocale,
+		IssuingDateAnchor:      nullable(c.InvoiceIssuingDateAnchor),
+		IssuingDateAdjustment:  nullable(c.InvoiceIssuingDateAdjustment),
 		ProviderPaymentMethods: c.ProviderPaymentMethods,
 		ProviderSyncStatus:     string(paysync.SyncNone),
 	}

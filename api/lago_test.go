@@ -117,7 +117,8 @@ func TestLagoSeedRequest(t *testing.T) {
 	jsonEqual(t, bc, `{
 		"invoice_grace_period": 3, "payment_provider": "stripe", "payment_provider_code": "stripe-eu-1",
 		"provider_customer_id": "cus_12345", "sync_with_provider": true, "document_locale": "fr",
-		"provider_payment_methods": ["card", "sepa_debit"], "has_payment_method": true, "provider_sync_status": "synced"}`)
+		"provider_payment_methods": ["card", "sepa_debit"], "has_payment_method": true, "provider_sync_status": "synced",
+		"subscription_invoice_issuing_date_anchor": null, "subscription_invoice_issuing_date_adjustment": null}`)
 	sa, _ := json.Marshal(c["shipping_address"])
 	jsonEqual(t, sa, `{"address_line1":null,"address_line2":null,"city":null,"zipcode":null,"state":null,"country":null}`)
 	md := c["metadata"].([]any)

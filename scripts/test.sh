@@ -35,9 +35,12 @@ fi
 step "test peers: stripe-mock, staticcheck, the providers' Node SDKs and Prism"
 [ -x "$GOBIN/stripe-mock" ] || go install github.com/stripe/stripe-mock@v0.183.0
 [ -x "$GOBIN/staticcheck" ] || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
-if [ ! -f test/sdk/node_modules/.paysync-installed ]; then
+# The marker holds the hash of the package-lock.json installed (as
+# internal/testenv.NodeModules checks it): a changed lock reinstalls.
+sdk_lock="$(sha256sum test/sdk/package-lock.json | cut -d' ' -f1)"
+if [ "$(cat test/sdk/node_modules/.paysync-installed 2>/dev/null)" != "$sdk_lock" ]; then
   (cd test/sdk && npm install --no-audit --no-fund --loglevel=error)
-  touch test/sdk/node_modules/.paysync-installed
+  printf '%s' "$sdk_lock" > test/sdk/node_modules/.paysync-installed
 fi
 
 step "gofmt, go vet, staticcheck"

@@ -32,6 +32,9 @@ var customerFields = []field[customer]{
 	plain("finalize_zero_amount_invoice", func(c *customer) *string { return &c.FinalizeZeroAmountInvoice }),
 	stringList("tax_codes", func(c *customer) *[]string { return &c.TaxCodes }),
 	optFloat("tax_rate", func(c *customer) **float64 { return &c.TaxRate }),
+	plain("billing_entity_code", func(c *customer) *string { return &c.BillingEntityCode }),
+	plain("external_salesforce_id", func(c *customer) *string { return &c.ExternalSalesforceID }),
+	plain("skip_invoice_custom_sections", func(c *customer) *bool { return &c.SkipInvoiceCustomSections }),
 	plain("billing_line1", func(c *customer) *string { return &c.BillingAddress.Line1 }),
 	plain("billing_line2", func(c *customer) *string { return &c.BillingAddress.Line2 }),
 	plain("billing_city", func(c *customer) *string { return &c.BillingAddress.City }),
@@ -50,6 +53,8 @@ var customerFields = []field[customer]{
 	optInt("invoice_grace_period", func(c *customer) **int { return &c.InvoiceGracePeriod }),
 	plain("document_locale", func(c *customer) *string { return &c.DocumentLocale }),
 	stringList("provider_payment_methods", func(c *customer) *[]string { return &c.ProviderPaymentMethods }),
+	plain("invoice_issuing_date_anchor", func(c *customer) *string { return &c.InvoiceIssuingDateAnchor }),
+	plain("invoice_issuing_date_adjustment", func(c *customer) *string { return &c.InvoiceIssuingDateAdjustment }),
 	timestamp("created_at", func(c *customer) *time.Time { return &c.CreatedAt }),
 	// updated_at stays last: unchanged() compares everything before it.
 	timestamp("updated_at", func(c *customer) *time.Time { return &c.UpdatedAt }),

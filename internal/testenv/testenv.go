@@ -7,6 +7,7 @@ package testenv
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"encoding/hex"
 	"fmt"
@@ -206,18 +207,28 @@ func StripeMock(t testing.TB) string {
 }
 
 // NodeModules returns test/sdk/node_modules, running npm install there
-// first when it is missing.
+// first when it is missing or was installed from another package-lock.json.
 func NodeModules(t testing.TB) string {
 	t.Helper()
 	dir := filepath.Join(RepoRoot(), "test", "sdk")
 	mods := filepath.Join(dir, "node_modules")
 	marker := filepath.Join(mods, ".paysync-installed")
-	if _, err := os.Stat(marker); err == nil {
+	lock, err := os.ReadFile(filepath.Join(dir, "package-lock.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(lock)
+	want := hex.EncodeToString(sum[:])
+	installed := func() bool {
+		got, err := os.ReadFile(marker)
+		return err == nil && string(got) == want
+	}
+	if installed() {
 		return mods
 	}
 	unlock := lockFile(t, filepath.Join(os.TempDir(), "paysync-npm.lock"))
 	defer unlock()
-	if _, err := os.Stat(marker); err == nil {
+	if installed() {
 		return mods
 	}
 	cmd := exec.Command("npm", "install", "--no-audit", "--no-fund")
@@ -225,7 +236,7 @@ func NodeModules(t testing.TB) string {
 	if out, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("npm install in %s: %v\n%s", dir, err, out)
 	}
-	if err := os.WriteFile(marker, nil, 0o644); err != nil {
+	if err := os.WriteFile(marker, []byte(want), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return mods
