@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/internal/egress"
 )
 
 // SetupDonePath is where setup pages send the end customer when a
@@ -171,7 +172,7 @@ func lagoEndpointView(e *paysync.WebhookEndpoint) lagoWebhookEndpoint {
 
 // handleCreateWebhookEndpoint is POST /api/v1/webhook_endpoints. paysync
 // signs with HMAC only (Lago's default is JWT, which needs Lago's RSA key).
-func handleCreateWebhookEndpoint(store paysync.NotifyStore, log *slog.Logger) http.Handler {
+func handleCreateWebhookEndpoint(store paysync.NotifyStore, policy egress.Policy, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
 		if err != nil {
@@ -198,6 +199,8 @@ func handleCreateWebhookEndpoint(store paysync.NotifyStore, log *slog.Logger) ht
 			v.Add("webhook_url", "value_is_mandatory")
 		} else if !validHTTPURL(*in.Endpoint.URL) {
 			v.Add("webhook_url", reasonURL)
+		} else if err := checkEgress(r.Context(), policy, *in.Endpoint.URL); err != "" {
+			v.Add("webhook_url", err)
 		} else {
 			e.URL = *in.Endpoint.URL
 		}
