@@ -124,7 +124,7 @@ func textError(field, reason string) error {
 	}
 	msg := "invalid UTF-8 or an unpaired surrogate in " + field
 	if reason == reasonNullCharacter {
-		msg = "a NUL character in " + field
+		msg = "Null characters are not allowed." // DRF's words
 	}
 	return &paysync.Error{Code: paysync.EINVALID, Message: msg, Fields: map[string][]string{field: {reason}}}
 }
