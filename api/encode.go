@@ -32,7 +32,7 @@ func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
 	case err != nil:
 		return nil, badRequest("the request body could not be read")
 	}
-	return b, nil
+	return b, checkText(b)
 }
 
 // decodeObject parses body as one JSON object, keeping each value raw so

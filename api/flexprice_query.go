@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -110,6 +111,9 @@ func parseFlexpriceQuery(r *http.Request) (*flexpriceFilter, error) {
 			return opt[int]{}
 		}
 		n, err := strconv.Atoi(q.Get(key))
+		if errors.Is(err, strconv.ErrRange) {
+			err = nil // clamped: an offset past any end, a limit out of range
+		}
 		if err != nil {
 			v.Add(key, reasonType)
 			return opt[int]{}

@@ -22,9 +22,11 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/api"
@@ -49,10 +51,22 @@ type fuzzSyncer struct{}
 
 func (fuzzSyncer) Sync(context.Context, paysync.LinkRef) error { return nil }
 
-func newFuzzServer(f testing.TB) *fuzzServer {
+// fuzzDSN is the store the fuzz targets run on: SQLite, or PostgreSQL
+// when PAYSYNC_FUZZ_STORE=postgres (CI fuzzes each target on both; the
+// seed corpus runs on both in TestFuzzSeedsReachBothPaths).
+func fuzzDSN(f testing.TB) string {
+	if os.Getenv("PAYSYNC_FUZZ_STORE") == "postgres" {
+		return testenv.PostgresURL(f)
+	}
+	return filepath.Join(f.TempDir(), "fuzz.db")
+}
+
+func newFuzzServer(f testing.TB) *fuzzServer { return newFuzzServerOn(f, fuzzDSN(f)) }
+
+func newFuzzServerOn(f testing.TB, dsn string) *fuzzServer {
 	f.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(f.TempDir(), "fuzz.db"))
+	db, err := store.Open(ctx, dsn)
 	if err != nil {
 		f.Fatal(err)
 	}
@@ -132,6 +146,9 @@ func (d fuzzDialect) exercise(t testing.TB, srv *fuzzServer, body []byte) int {
 	var v map[string]any
 	if err := json.Unmarshal(out, &v); err != nil {
 		t.Fatalf("%s: status %d, the body is not a JSON object: %v: %s", d.name, status, err, out)
+	}
+	if status == d.created && hasBadText(body) {
+		t.Fatalf("%s: status %d for a body with NUL, invalid UTF-8 or a lone surrogate %q: %s", d.name, status, body, out)
 	}
 	if status != d.created {
 		if !fuzzStatusIn(d.refusals, status) {
@@ -397,6 +414,15 @@ func fuzzSeeds(f testing.TB, prefixes ...string) [][]byte {
 		strings.Repeat(`[`, 600) + strings.Repeat(`]`, 600),
 		`{"customer":{"external_id":"deep","metadata":` + strings.Repeat(`[`, 400) + strings.Repeat(`]`, 400) + `}}`,
 		"\xff\xfe{}", "{\"customer\":{\"external_id\":\"\xff\"}}",
+		// Issue 10's bad inputs: NUL and invalid UTF-8 anywhere, numbers
+		// beyond float64 and int64.
+		`{"customer":{"external_id":"a\u0000b"}}`, `{"external_id":"a\u0000b"}`, `{"customer_id":"a\u0000b","email":"z@example.com"}`,
+		"{\"customer\":{\"external_id\":\"ok\",\"name\":\"\xc3\"}}", "{\"external_id\":\"ok\",\"metadata\":{\"\xff\":\"v\"}}",
+		"{\"customer_id\":\"u1\",\"email\":\"u1@example.com\",\"properties\":{\"k\":[\"\xed\xa0\x80\"]}}",
+		`{"customer":{"external_id":"s1","metadata":[{"key":"k","value":"\ud800"}]}}`, `{"external_id":"s2","name":"\udc00"}`,
+		`{"customer_id":"t1","email":"t1@example.com","tax_rate":1e309}`, `{"customer_id":"t2","email":"t2@example.com","tax_rate":"-1e309"}`,
+		`{"customer":{"external_id":"t3","net_payment_term":9223372036854775808,"billing_configuration":{"invoice_grace_period":1e999}}}`,
+		`{"external_id":"t4","name":1e999}`,
 	} {
 		out = append(out, []byte(s))
 	}
@@ -422,20 +448,58 @@ func jsonObjectsIn(text string) []string {
 	return out
 }
 
+// hasBadText reports whether a JSON body holds a string paysync must
+// refuse rather than rewrite: invalid UTF-8, NUL or a lone surrogate.
+func hasBadText(body []byte) bool {
+	if !utf8.Valid(body) {
+		return true
+	}
+	for i := 0; i+5 < len(body); i++ {
+		if body[i] == '\\' {
+			if body[i+1] != 'u' {
+				i++
+				continue
+			}
+			n, err := strconv.ParseUint(string(body[i+2:i+6]), 16, 32)
+			if err != nil {
+				continue
+			}
+			switch {
+			case n == 0, n >= 0xDC00 && n <= 0xDFFF:
+				return true
+			case n >= 0xD800 && n <= 0xDBFF:
+				rest := body[i+6:]
+				if len(rest) < 6 || rest[0] != '\\' || rest[1] != 'u' {
+					return true
+				}
+				low, err := strconv.ParseUint(string(rest[2:6]), 16, 32)
+				if err != nil || low < 0xDC00 || low > 0xDFFF {
+					return true
+				}
+				i += 6
+			}
+			i += 5
+		}
+	}
+	return false
+}
+
 // TestFuzzSeedsReachBothPaths makes sure each target's seed corpus, which
 // plain `go test` runs, takes both the success path (whose read-back
 // invariant would otherwise go unchecked) and the refusal path.
 func TestFuzzSeedsReachBothPaths(t *testing.T) {
 	for _, d := range []fuzzDialect{fuzzLago, fuzzLotus, fuzzFlexprice} {
 		t.Run(d.name, func(t *testing.T) {
-			srv := newFuzzServer(t)
-			counts := map[bool]int{}
-			for _, s := range fuzzSeeds(t, d.seeds...) {
-				counts[d.exercise(t, srv, s) == d.created]++
-			}
-			if counts[true] == 0 || counts[false] == 0 {
-				t.Fatalf("%d seeds succeed, %d are refused: want some of each", counts[true], counts[false])
-			}
+			databases(t, func(t *testing.T, dsn string) {
+				srv := newFuzzServerOn(t, dsn)
+				counts := map[bool]int{}
+				for _, s := range fuzzSeeds(t, d.seeds...) {
+					counts[d.exercise(t, srv, s) == d.created]++
+				}
+				if counts[true] == 0 || counts[false] == 0 {
+					t.Fatalf("%d seeds succeed, %d are refused: want some of each", counts[true], counts[false])
+				}
+			})
 		})
 	}
 }

@@ -1,6 +1,7 @@
 package api
 
 import (
+	"errors"
 	"log/slog"
 	"math"
 	"net/http"
@@ -63,7 +64,7 @@ func handleLagoUpsert(svc *paysync.Service, log *slog.Logger) http.Handler {
 		org := organizationFrom(r.Context())
 		body, err := readBody(w, r)
 		if err != nil {
-			fail(w, r, log, lagoDialect, err)
+			fail(w, r, log, lagoDialect, withoutEnvelope(err, "customer."))
 			return
 		}
 		obj, err := lagoCustomerObject(body)
@@ -207,6 +208,8 @@ func lagoPaging(r *http.Request) (page, perPage int) {
 	page, perPage = 1, lagoPerPage
 	if n, err := strconv.Atoi(r.URL.Query().Get("page")); err == nil && n > 0 {
 		page = n
+	} else if errors.Is(err, strconv.ErrRange) && n > 0 {
+		page = n // beyond int: the largest page, past any end
 	}
 	if n, err := strconv.Atoi(r.URL.Query().Get("per_page")); err == nil && n > 0 {
 		perPage = min(n, lagoPerPageMax)

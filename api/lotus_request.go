@@ -367,7 +367,8 @@ func parseLotusCustomer(body []byte) (*lotusCustomer, error) {
 	body = bytes.TrimSpace(body)
 	obj := map[string]json.RawMessage{} // an empty body is no data, as DRF reads it
 	if len(body) > 0 {
-		var v any
+		// Raw: a number beyond float64 (1e309) is tax_rate's own error.
+		var v json.RawMessage
 		if err := json.Unmarshal(body, &v); err != nil {
 			return nil, lotusParseError(err)
 		}

@@ -28,7 +28,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
 	mux.Handle("POST /api/v1/customers/{external_id}/resync", lago(handleLagoResync(d.Service, d.Logger)))
 	mux.Handle("POST /api/v1/customers/{external_id}/checkout_url", lago(handleLagoCheckoutURL(d.Service, d.Logger)))
 	if d.Notify != nil {
-		mux.Handle("POST /api/v1/webhook_endpoints", lago(handleCreateWebhookEndpoint(d.Notify, d.Logger)))
+		mux.Handle("POST /api/v1/webhook_endpoints", lago(handleCreateWebhookEndpoint(d.Notify, d.Egress, d.Logger)))
 		mux.Handle("GET /api/v1/webhook_endpoints", lago(handleListWebhookEndpoints(d.Notify, d.Logger)))
 		mux.Handle("GET /api/v1/webhook_endpoints/{lago_id}", lago(handleWebhookEndpoint(d.Notify, d.Logger, false)))
 		mux.Handle("DELETE /api/v1/webhook_endpoints/{lago_id}", lago(handleWebhookEndpoint(d.Notify, d.Logger, true)))

@@ -16,6 +16,7 @@ import (
 	_ "time/tzdata" // timezone validation must work on machines without zoneinfo
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/internal/egress"
 )
 
 // Deps is everything the server uses; cmd wires the real ones.
@@ -43,6 +44,8 @@ type Deps struct {
 	// SandboxConnections lists every organization's sandbox connection of
 	// a provider: the targets of /webhooks/sandbox/{provider}.
 	SandboxConnections func(paysync.ProviderKind) []paysync.Connection
+	// Egress decides which client webhook URLs may be registered.
+	Egress egress.Policy
 }
 
 // WebhookStore is what the webhook routes store: provider events in (the

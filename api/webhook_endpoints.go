@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/internal/egress"
 )
 
 type lagoWebhookEndpoint struct {
@@ -24,7 +25,7 @@ func lagoEndpointView(e *paysync.WebhookEndpoint) lagoWebhookEndpoint {
 
 // handleCreateWebhookEndpoint is POST /api/v1/webhook_endpoints. paysync
 // signs with HMAC only (Lago's default is JWT, which needs Lago's RSA key).
-func handleCreateWebhookEndpoint(store paysync.EndpointStore, log *slog.Logger) http.Handler {
+func handleCreateWebhookEndpoint(store paysync.EndpointStore, policy egress.Policy, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
 		if err != nil {
@@ -51,6 +52,8 @@ func handleCreateWebhookEndpoint(store paysync.EndpointStore, log *slog.Logger) 
 			v.Add("webhook_url", "value_is_mandatory")
 		} else if !validHTTPURL(*in.Endpoint.URL) {
 			v.Add("webhook_url", reasonURL)
+		} else if err := checkEgress(r.Context(), policy, *in.Endpoint.URL); err != "" {
+			v.Add("webhook_url", err)
 		} else {
 			e.URL = *in.Endpoint.URL
 		}

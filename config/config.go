@@ -94,6 +94,12 @@ type Config struct {
 	PublicURL string
 	// LogFormat is text or json.
 	LogFormat string
+	// WebhookAllowHTTP accepts http client webhook URLs
+	// (PAYSYNC_WEBHOOK_ALLOW_HTTP; on by default in sandbox mode), and
+	// WebhookAllowPrivate loopback, private and link-local addresses
+	// (PAYSYNC_WEBHOOK_ALLOW_PRIVATE).
+	WebhookAllowHTTP    bool
+	WebhookAllowPrivate bool
 }
 
 // Organization is a tenant from the configuration file.
@@ -208,6 +214,9 @@ func Load(getenv func(string) string) (*Config, error) {
 			return nil, fmt.Errorf("config: %s: %v", path, err)
 		}
 		c.Organizations = orgs
+	}
+	if err := c.loadEgress(getenv); err != nil {
+		return nil, err
 	}
 	return c, nil
 }

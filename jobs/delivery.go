@@ -14,6 +14,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/internal/egress"
 )
 
 // TypeDeliver sends one client webhook delivery.
@@ -102,9 +103,10 @@ func Sign(key string, body []byte) string {
 const deliveryTimeout = 10 * time.Second
 
 // NewDeliveryClient is the HTTP client for client webhooks. It does not
-// follow redirects: a signed body goes to the registered URL only.
-func NewDeliveryClient() *http.Client {
-	return &http.Client{Timeout: deliveryTimeout, CheckRedirect: func(*http.Request, []*http.Request) error {
+// follow redirects: a signed body goes to the registered URL only; and it
+// connects only to addresses policy allows, checked on each dial.
+func NewDeliveryClient(policy egress.Policy) *http.Client {
+	return &http.Client{Timeout: deliveryTimeout, Transport: policy.Transport(), CheckRedirect: func(*http.Request, []*http.Request) error {
 		return http.ErrUseLastResponse
 	}}
 }

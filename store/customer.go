@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -330,6 +331,9 @@ func (db *DB) Customer(ctx context.Context, orgID string, by paysync.CustomerKey
 	default:
 		return nil, paysync.Errorf(paysync.EINVALID, "a customer id, external id or email is required")
 	}
+	if !storable(arg) {
+		return nil, notFound()
+	}
 	return db.firstCustomer(ctx, "c.organization_id = $1 AND "+where, orgID, arg)
 }
 
@@ -393,6 +397,11 @@ func pageBounds(f paysync.CustomerFilter) (limit, offset int) {
 	case perPage > 100:
 		perPage = 100
 	}
+	// A page so far that its offset overflows is past any end: the
+	// largest offset lists nothing, where a wrapped one would be negative.
+	if page-1 > math.MaxInt/perPage {
+		return perPage, math.MaxInt
+	}
 	return perPage, (page - 1) * perPage
 }
 
@@ -406,6 +415,9 @@ func (db *DB) queryCustomers(ctx context.Context, query string, args ...any) ([]
 
 // DeleteCustomer implements paysync.Store; the link goes by ON DELETE CASCADE.
 func (db *DB) DeleteCustomer(ctx context.Context, orgID, customerID string) error {
+	if !storable(customerID) {
+		return notFound()
+	}
 	return db.execOne(ctx, notFound, "DELETE FROM customers WHERE organization_id = $1 AND id = $2", orgID, customerID)
 }
 

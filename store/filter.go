@@ -56,6 +56,17 @@ func (db *DB) customerConditions(orgID string, f paysync.CustomerFilter) (w *con
 	if len(f.IDs)+len(f.ExternalIDs) > maxFilterIDs {
 		return nil, false, paysync.Errorf(paysync.EINVALID, "a customer filter names at most %d ids", maxFilterIDs)
 	}
+	// No stored customer holds text neither database can store.
+	if !storable(f.Email) {
+		return nil, true, nil
+	}
+	var ok bool
+	if f.IDs, ok = storableOnly(f.IDs); !ok {
+		return nil, true, nil
+	}
+	if f.ExternalIDs, ok = storableOnly(f.ExternalIDs); !ok {
+		return nil, true, nil
+	}
 	w = &conditions{db: db}
 	w.add("c.organization_id = " + w.arg(orgID))
 	w.in("c.id", f.IDs)

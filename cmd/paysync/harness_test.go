@@ -57,6 +57,9 @@ func baseEnv(t *testing.T) map[string]string {
 		"PAYSYNC_RETRY_BASE":         "100ms",
 		"PAYSYNC_RETRY_MAX":          "500ms",
 		"PAYSYNC_SHUTDOWN_TIMEOUT":   "3s",
+		// The tests' webhook sinks are httptest servers on 127.0.0.1.
+		"PAYSYNC_WEBHOOK_ALLOW_HTTP":    "true",
+		"PAYSYNC_WEBHOOK_ALLOW_PRIVATE": "true",
 	}
 }
 

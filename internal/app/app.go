@@ -23,6 +23,7 @@ import (
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/api"
 	"github.com/paysync/paysync/config"
+	"github.com/paysync/paysync/internal/egress"
 	"github.com/paysync/paysync/jobs"
 	"github.com/paysync/paysync/providers"
 	"github.com/paysync/paysync/providers/adyen"
@@ -152,7 +153,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) (err error) {
 	a.Handlers = jobs.Handlers{
 		Sync:       a.Syncer,
 		Refresh:    &jobs.Refresher{Store: a.DB, Inbox: a.DB, PaymentMethods: a.DB, Connections: a.Registry, Outbox: a.Outbox, Logger: log},
-		Deliver:    &jobs.Deliverer{Deliveries: a.DB, Endpoints: a.DB, Client: jobs.NewDeliveryClient()},
+		Deliver:    &jobs.Deliverer{Deliveries: a.DB, Endpoints: a.DB, Client: jobs.NewDeliveryClient(a.Egress())},
 		SetupLinks: &jobs.SetupLinks{Store: a.DB, Service: a.Service},
 	}
 	return nil
@@ -223,6 +224,7 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 		Service: a.Service, Store: a.DB, Logger: a.Logger, Ready: a.Ready,
 		Monitoring: monitoring, MonitoringOrganization: config.DefaultOrganization,
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
+		Egress: a.Egress(),
 	})
 	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
 	target := func(kind paysync.ProviderKind) string {
@@ -350,6 +352,9 @@ func (a *App) sandboxURL(kind paysync.ProviderKind) string {
 // ensureWebhooks adds the configured client webhook endpoints and HMAC key.
 func (a *App) ensureWebhooks(ctx context.Context, orgID string, o config.Organization) error {
 	for _, u := range o.WebhookURLs {
+		if err := a.Egress().CheckURL(ctx, u); err != nil {
+			return fmt.Errorf("webhook_urls: %w", err)
+		}
 		err := a.DB.AddWebhookEndpoint(ctx, &paysync.WebhookEndpoint{OrganizationID: orgID, URL: u, SignatureAlgo: "hmac"})
 		if err != nil && paysync.ErrorCode(err) != paysync.ECONFLICT {
 			return fmt.Errorf("webhook_urls: %w", err)
@@ -401,6 +406,11 @@ func (a *App) Ready(ctx context.Context) error {
 		return errors.New("redis unavailable")
 	}
 	return nil
+}
+
+// Egress is where client webhooks may go, as configured.
+func (a *App) Egress() egress.Policy {
+	return egress.Policy{AllowHTTP: a.Config.WebhookAllowHTTP, AllowPrivate: a.Config.WebhookAllowPrivate}
 }
 
 // SandboxMode reports whether the providers are the in-process emulators.
