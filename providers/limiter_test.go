@@ -16,8 +16,8 @@ import (
 	"github.com/paysync/paysync/internal/testenv"
 	"github.com/paysync/paysync/providers"
 	"github.com/paysync/paysync/providers/stripe"
-	"github.com/paysync/paysync/sandbox/fault"
 	"github.com/paysync/paysync/sandbox"
+	"github.com/paysync/paysync/sandbox/fault"
 	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
