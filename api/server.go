@@ -43,6 +43,8 @@ type Deps struct {
 	// SandboxConnections lists every organization's sandbox connection of
 	// a provider: the targets of /webhooks/sandbox/{provider}.
 	SandboxConnections func(paysync.ProviderKind) []paysync.Connection
+	// Runs keeps bulk sync runs; nil serves no /api/v1/sync_runs routes.
+	Runs paysync.SyncRunStore
 }
 
 // NewServer returns the HTTP handler serving every route.

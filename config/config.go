@@ -45,6 +45,9 @@ type Config struct {
 	ReconcileAfter    time.Duration
 	// Concurrency is the number of sync jobs one worker runs at once.
 	Concurrency int
+	// BulkWindow is how many tasks of one sync run are queued or running
+	// at once: with the default 16 of 20 slots, live work keeps a fifth.
+	BulkWindow int
 	// PollInterval is how often an idle worker looks for tasks.
 	PollInterval time.Duration
 	// MaxRetry is how many times a retryable sync is retried before it fails.
@@ -138,6 +141,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		def int
 	}{
 		{"PAYSYNC_CONCURRENCY", &c.Concurrency, 20},
+		{"PAYSYNC_BULK_WINDOW", &c.BulkWindow, 16},
 		{"PAYSYNC_MAX_RETRY", &c.MaxRetry, 20},
 		{"PAYSYNC_WEBHOOK_MAX_RETRY", &c.WebhookMaxRetry, 8},
 	}
@@ -145,7 +149,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		*i.dst = i.def
 		if v := getenv(i.env); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || (n == 0 && i.env == "PAYSYNC_CONCURRENCY") {
+			if err != nil || n < 0 || (n == 0 && (i.env == "PAYSYNC_CONCURRENCY" || i.env == "PAYSYNC_BULK_WINDOW")) {
 				return nil, fmt.Errorf("config: %s: %q is not a valid count", i.env, v)
 			}
 			*i.dst = n

@@ -117,7 +117,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 	a.Syncer = &jobs.Syncer{Store: a.DB, Connections: a.Registry, Notifier: a.Notifier, Queue: a.Queue, Logger: log}
 	a.Service = &paysync.Service{
 		Store: a.DB, Connections: a.Registry, Queue: a.Queue, Syncer: a.Syncer,
-		InlineTimeout: cfg.InlineTimeout, Logger: log, Notifier: a.Notifier,
+		InlineTimeout: cfg.InlineTimeout, Logger: log, Notifier: a.Notifier, Runs: a.DB,
 	}
 	a.Handlers = jobs.Handlers{
 		Sync:       a.Syncer,
@@ -163,6 +163,7 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 		Service: a.Service, Store: a.DB, Logger: a.Logger, Ready: a.Ready,
 		Monitoring: monitoring, MonitoringOrganization: config.DefaultOrganization,
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
+		Runs: a.DB,
 	})
 	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
 	target := func(kind paysync.ProviderKind) string {
