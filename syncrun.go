@@ -64,8 +64,12 @@ type SyncRun struct {
 	OrganizationID string
 	Mode           SyncRunMode
 	Filter         SyncRunFilter
-	State          SyncRunState
+	// Import holds an import run's options; nil for the other modes.
+	Import *ImportOptions
+	State  SyncRunState
 	SyncRunCounts
+	// Summary counts an import run's items by outcome.
+	Summary ImportSummary
 	// ActiveSeconds is the time spent running (pauses excluded) up to
 	// ResumedAt; the rate is Done over it plus the time since ResumedAt.
 	ActiveSeconds float64
@@ -118,8 +122,8 @@ type SyncRunStore interface {
 	// SetSyncRunState moves a run to state when it is in one of from; any
 	// other state is an EINVALID *Error (ENOTFOUND for an unknown run).
 	SetSyncRunState(ctx context.Context, orgID, id string, to SyncRunState, from ...SyncRunState) (*SyncRun, error)
-	// RunningSyncRuns lists the ids of every running run.
-	RunningSyncRuns(ctx context.Context) ([]string, error)
+	// RunningSyncRuns lists every running run, of every organization.
+	RunningSyncRuns(ctx context.Context) ([]*SyncRun, error)
 	// AdvanceSyncRun settles the run's finished items and, when fewer than
 	// window are in flight, starts the next customers after its cursor in
 	// one transaction with the items that record them (so that no customer
@@ -130,6 +134,16 @@ type SyncRunStore interface {
 	// SyncRunInFlight lists the run's started, unfinished items: after a
 	// restart they are queued again (a no-op while their task exists).
 	SyncRunInFlight(ctx context.Context, id string, limit int) ([]RunItem, error)
+
+	// AdvanceImport is AdvanceSyncRun for an import run: it settles the
+	// items in flight and, with room in the window and the walk not done,
+	// calls page with the stored cursor and records what it does with each
+	// customer of the page (matching, linking, creating) in one
+	// transaction with the next cursor. It returns the items to queue.
+	AdvanceImport(ctx context.Context, id string, window int, page func(cursor string, limit int) (CustomerPage, error)) (*SyncRun, []RunItem, error)
+	// ImportItems lists an import run's items with one of the outcomes
+	// (all when none is given), in the order the provider listed them.
+	ImportItems(ctx context.Context, orgID, id string, outcomes ...string) ([]ImportItem, error)
 }
 
 // StartSyncRun validates a run request and stores the run; the workers'

@@ -36,6 +36,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
 		mux.Handle("POST /api/v1/sync_runs", lago(handleCreateSyncRun(d.Service, d.Logger)))
 		mux.Handle("GET /api/v1/sync_runs", lago(handleListSyncRuns(d.Runs, d.Logger)))
 		mux.Handle("GET /api/v1/sync_runs/{id}", lago(handleSyncRun(d.Runs, d.Logger)))
+		mux.Handle("GET /api/v1/sync_runs/{id}/items", lago(handleImportItems(d.Runs, d.Logger)))
 		mux.Handle("POST /api/v1/sync_runs/{id}/pause", lago(handleSyncRunState(d.Runs, d.Logger, paysync.RunPaused, paysync.RunRunning)))
 		mux.Handle("POST /api/v1/sync_runs/{id}/resume", lago(handleSyncRunState(d.Runs, d.Logger, paysync.RunRunning, paysync.RunPaused)))
 		mux.Handle("POST /api/v1/sync_runs/{id}/cancel", lago(handleSyncRunState(d.Runs, d.Logger, paysync.RunCancelled, paysync.RunRunning, paysync.RunPaused)))

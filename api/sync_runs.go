@@ -1,10 +1,13 @@
 package api
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/paysync/paysync"
@@ -17,6 +20,9 @@ type syncRunView struct {
 	Mode           paysync.SyncRunMode   `json:"mode"`
 	State          paysync.SyncRunState  `json:"state"`
 	Filter         paysync.SyncRunFilter `json:"filter"`
+	// Options and Summary are an import run's.
+	Options *paysync.ImportOptions `json:"options,omitempty"`
+	Summary paysync.ImportSummary  `json:"summary,omitempty"`
 	paysync.SyncRunCounts
 	RatePerSecond float64  `json:"rate_per_second"`
 	ETASeconds    *float64 `json:"eta_seconds"`
@@ -28,7 +34,7 @@ type syncRunView struct {
 func syncRunViewOf(r *paysync.SyncRun) syncRunView {
 	t := time.Now()
 	v := syncRunView{ID: r.ID, OrganizationID: r.OrganizationID, Mode: r.Mode, State: r.State, Filter: r.Filter,
-		SyncRunCounts: r.SyncRunCounts, RatePerSecond: math.Round(r.Rate(t)*100) / 100,
+		Options: r.Import, Summary: r.Summary, SyncRunCounts: r.SyncRunCounts, RatePerSecond: math.Round(r.Rate(t)*100) / 100,
 		CreatedAt: lagoTime(r.CreatedAt), UpdatedAt: lagoTime(r.UpdatedAt)}
 	if v.Filter.States == nil {
 		v.Filter.States = []paysync.SyncState{}
@@ -45,7 +51,9 @@ func syncRunViewOf(r *paysync.SyncRun) syncRunView {
 }
 
 // handleCreateSyncRun is POST /api/v1/sync_runs:
-// {"sync_run": {"mode": "resync", "filter": {...}}}.
+// {"sync_run": {"mode": "resync", "filter": {...}}}; an import names its
+// connection in the filter and takes {"options": {"match": [...],
+// "create_missing": true, "dry_run": true}}.
 func handleCreateSyncRun(svc *paysync.Service, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r)
@@ -65,6 +73,7 @@ func handleCreateSyncRun(svc *paysync.Service, log *slog.Logger) http.Handler {
 					CreatedBefore    *time.Time          `json:"created_before"`
 					ExternalIDs      []string            `json:"external_ids"`
 				} `json:"filter"`
+				Options paysync.ImportOptions `json:"options"`
 			} `json:"sync_run"`
 		}
 		if err := json.Unmarshal(body, &in); err != nil {
@@ -86,7 +95,13 @@ func handleCreateSyncRun(svc *paysync.Service, log *slog.Logger) http.Handler {
 			}
 			filter.Provider = kind
 		}
-		run, err := svc.StartSyncRun(r.Context(), organizationFrom(r.Context()).ID, in.Run.Mode, filter)
+		org := organizationFrom(r.Context()).ID
+		var run *paysync.SyncRun
+		if in.Run.Mode == paysync.RunImport {
+			run, err = svc.StartImport(r.Context(), org, filter.Provider, filter.ConnectionCode, in.Run.Options)
+		} else {
+			run, err = svc.StartSyncRun(r.Context(), org, in.Run.Mode, filter)
+		}
 		if err != nil {
 			fail(w, r, log, lagoDialect, err)
 			return
@@ -134,4 +149,51 @@ func handleSyncRunState(runs paysync.SyncRunStore, log *slog.Logger, to paysync.
 		}
 		encode(w, http.StatusOK, map[string]any{"sync_run": syncRunViewOf(run)})
 	})
+}
+
+// handleImportItems is GET /api/v1/sync_runs/{id}/items?outcome=a,b: an
+// import run's items, as JSON or, with ?format=csv, as the CSV an operator
+// fixes the ambiguous and failed rows from.
+func handleImportItems(runs paysync.SyncRunStore, log *slog.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var outcomes []string
+		if o := r.URL.Query().Get("outcome"); o != "" {
+			outcomes = strings.Split(o, ",")
+		}
+		items, err := runs.ImportItems(r.Context(), organizationFrom(r.Context()).ID, r.PathValue("id"), outcomes...)
+		if err != nil {
+			fail(w, r, log, lagoDialect, notFound(err, "sync_run"))
+			return
+		}
+		if r.URL.Query().Get("format") == "csv" {
+			w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+			_ = WriteImportCSV(w, items)
+			return
+		}
+		out := make([]importItemView, 0, len(items))
+		for _, it := range items {
+			out = append(out, importItemView(it))
+		}
+		encode(w, http.StatusOK, map[string]any{"items": out})
+	})
+}
+
+type importItemView struct {
+	ProviderCustomerID string `json:"provider_customer_id"`
+	CustomerID         string `json:"lago_id"`
+	MatchedBy          string `json:"matched_by"`
+	Outcome            string `json:"outcome"`
+	Reason             string `json:"reason"`
+	Email              string `json:"email"`
+}
+
+// WriteImportCSV writes import items as CSV with a header row.
+func WriteImportCSV(w io.Writer, items []paysync.ImportItem) error {
+	cw := csv.NewWriter(w)
+	_ = cw.Write([]string{"provider_customer_id", "email", "outcome", "reason", "matched_by", "lago_id"})
+	for _, it := range items {
+		_ = cw.Write([]string{it.ProviderCustomerID, it.Email, it.Outcome, it.Reason, it.MatchedBy, it.CustomerID})
+	}
+	cw.Flush()
+	return cw.Error()
 }

@@ -3,6 +3,7 @@ package jobs
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -20,9 +21,11 @@ const QueueBulk = "bulk"
 // in flight, so that memory and Redis use stay flat however large the run.
 // Every worker process may run one: the run's row lock serialises them.
 type RunDriver struct {
-	Runs   paysync.SyncRunStore
-	Queue  *Queue
-	Logger *slog.Logger
+	Runs paysync.SyncRunStore
+	// Connections give import runs their provider's customer list.
+	Connections paysync.Connections
+	Queue       *Queue
+	Logger      *slog.Logger
 	// Window is how many items of one run are in flight at once.
 	Window   int
 	Interval time.Duration
@@ -50,14 +53,15 @@ func (d *RunDriver) Run(ctx context.Context) {
 
 // Pass advances every running run once.
 func (d *RunDriver) Pass(ctx context.Context) error {
-	ids, err := d.Runs.RunningSyncRuns(ctx)
+	runs, err := d.Runs.RunningSyncRuns(ctx)
 	if err != nil {
 		return err
 	}
 	if d.requeued == nil {
 		d.requeued = map[string]time.Time{}
 	}
-	for _, id := range ids {
+	for _, r := range runs {
+		id := r.ID
 		if last, ok := d.requeued[id]; !ok || time.Since(last) >= d.RequeueEvery {
 			items, err := d.Runs.SyncRunInFlight(ctx, id, max(d.Window, 1)*4)
 			if err != nil {
@@ -68,7 +72,7 @@ func (d *RunDriver) Pass(ctx context.Context) error {
 			}
 			d.requeued[id] = time.Now()
 		}
-		run, items, err := d.Runs.AdvanceSyncRun(ctx, id, max(d.Window, 1))
+		run, items, err := d.advance(ctx, r)
 		if err != nil {
 			return err
 		}
@@ -85,6 +89,25 @@ func (d *RunDriver) Pass(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// advance moves one run on: an import reads its provider's next page.
+func (d *RunDriver) advance(ctx context.Context, r *paysync.SyncRun) (*paysync.SyncRun, []paysync.RunItem, error) {
+	window := max(d.Window, 1)
+	if r.Mode != paysync.RunImport {
+		return d.Runs.AdvanceSyncRun(ctx, r.ID, window)
+	}
+	p, err := d.Connections.Provider(r.OrganizationID, r.Filter.Provider, r.Filter.ConnectionCode)
+	if err != nil {
+		return nil, nil, err
+	}
+	lister, ok := p.(paysync.CustomerLister)
+	if !ok {
+		return nil, nil, fmt.Errorf("sync run %s: %s cannot list its customers", r.ID, r.Filter.Provider)
+	}
+	return d.Runs.AdvanceImport(ctx, r.ID, window, func(cursor string, limit int) (paysync.CustomerPage, error) {
+		return lister.ListCustomers(ctx, cursor, max(limit, 10))
+	})
 }
 
 func (d *RunDriver) enqueue(ctx context.Context, items []paysync.RunItem, again bool) error {

@@ -13,7 +13,7 @@ import (
 
 var _ paysync.SyncRunStore = (*DB)(nil)
 
-const syncRunColumns = `id, organization_id, mode, filter, state, total, done, synced, failed, skipped, in_flight,
+const syncRunColumns = `id, organization_id, mode, filter, options, state, total, done, synced, failed, skipped, in_flight,
 	active_seconds, resumed_at, created_at, updated_at, finished_at`
 
 func syncRunNotFound() error {
@@ -22,8 +22,8 @@ func syncRunNotFound() error {
 
 func scanSyncRun(row interface{ Scan(...any) error }) (*paysync.SyncRun, error) {
 	var r paysync.SyncRun
-	var filter string
-	err := row.Scan(&r.ID, &r.OrganizationID, &r.Mode, &filter, &r.State, &r.Total, &r.Done, &r.Synced, &r.Failed,
+	var filter, options string
+	err := row.Scan(&r.ID, &r.OrganizationID, &r.Mode, &filter, &options, &r.State, &r.Total, &r.Done, &r.Synced, &r.Failed,
 		&r.Skipped, &r.InFlight, &r.ActiveSeconds, optTimeDest{&r.ResumedAt}, timeDest{&r.CreatedAt},
 		timeDest{&r.UpdatedAt}, optTimeDest{&r.FinishedAt})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -34,6 +34,12 @@ func scanSyncRun(row interface{ Scan(...any) error }) (*paysync.SyncRun, error) 
 	}
 	if err := json.Unmarshal([]byte(filter), &r.Filter); err != nil {
 		return nil, err
+	}
+	if r.Mode == paysync.RunImport {
+		r.Import = &paysync.ImportOptions{}
+		if err := json.Unmarshal([]byte(options), r.Import); err != nil {
+			return nil, err
+		}
 	}
 	return &r, nil
 }
@@ -86,13 +92,18 @@ func (db *DB) AddSyncRun(ctx context.Context, r *paysync.SyncRun) error {
 	if err != nil {
 		return err
 	}
-	w, none, err := db.runConditions(r)
-	if err != nil {
-		return err
+	options := []byte("{}")
+	if r.Import != nil {
+		if options, err = json.Marshal(r.Import); err != nil {
+			return err
+		}
 	}
 	var upper int64
 	r.Total = 0
-	if !none {
+	// An import's total grows as it reads the provider's pages.
+	if w, none, err := db.runConditions(r); err != nil {
+		return err
+	} else if !none && r.Mode != paysync.RunImport {
 		if err := db.ro.QueryRowContext(ctx, "SELECT COUNT(*), COALESCE(MAX(c.sequential_id), 0) FROM customers c"+
 			" LEFT JOIN provider_links l ON l.customer_id = c.id WHERE "+w.sql(), w.args...).Scan(&r.Total, &upper); err != nil {
 			return err
@@ -101,34 +112,31 @@ func (db *DB) AddSyncRun(ctx context.Context, r *paysync.SyncRun) error {
 	t := now()
 	r.ID, r.State, r.CreatedAt, r.UpdatedAt, r.ResumedAt = newID(), paysync.RunRunning, t, t, &t
 	r.SyncRunCounts = paysync.SyncRunCounts{Total: r.Total}
-	_, err = db.rw.ExecContext(ctx, `INSERT INTO sync_runs (id, organization_id, mode, filter, state, upper_sequential_id,
-		total, resumed_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $8)`,
-		r.ID, r.OrganizationID, string(r.Mode), string(filter), string(r.State), upper, r.Total, t)
+	_, err = db.rw.ExecContext(ctx, `INSERT INTO sync_runs (id, organization_id, mode, filter, options, state,
+		upper_sequential_id, total, resumed_at, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9)`,
+		r.ID, r.OrganizationID, string(r.Mode), string(filter), string(options), string(r.State), upper, r.Total, t)
 	return err
 }
 
 // SyncRun implements paysync.SyncRunStore.
 func (db *DB) SyncRun(ctx context.Context, orgID, id string) (*paysync.SyncRun, error) {
-	return scanSyncRun(db.ro.QueryRowContext(ctx, "SELECT "+syncRunColumns+" FROM sync_runs WHERE organization_id = $1 AND id = $2", orgID, id))
+	r, err := scanSyncRun(db.ro.QueryRowContext(ctx, "SELECT "+syncRunColumns+" FROM sync_runs WHERE organization_id = $1 AND id = $2", orgID, id))
+	if err != nil || r.Mode != paysync.RunImport {
+		return r, err
+	}
+	r.Summary, err = db.importSummary(ctx, r.ID)
+	return r, err
+}
+
+// SyncRunByID reads a run of any organization (for operators' metrics).
+func (db *DB) SyncRunByID(ctx context.Context, id string) (*paysync.SyncRun, error) {
+	return scanSyncRun(db.ro.QueryRowContext(ctx, "SELECT "+syncRunColumns+" FROM sync_runs WHERE id = $1", id))
 }
 
 // SyncRuns implements paysync.SyncRunStore.
 func (db *DB) SyncRuns(ctx context.Context, orgID string, limit int) ([]*paysync.SyncRun, error) {
-	rows, err := db.ro.QueryContext(ctx, "SELECT "+syncRunColumns+
+	return db.queryRuns(ctx, "SELECT "+syncRunColumns+
 		" FROM sync_runs WHERE organization_id = $1 ORDER BY created_at DESC, id DESC LIMIT $2", orgID, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []*paysync.SyncRun
-	for rows.Next() {
-		r, err := scanSyncRun(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
 }
 
 // SetSyncRunState implements paysync.SyncRunStore. Pausing banks the
@@ -179,8 +187,25 @@ func nullTime(t *time.Time) any {
 }
 
 // RunningSyncRuns implements paysync.SyncRunStore.
-func (db *DB) RunningSyncRuns(ctx context.Context) ([]string, error) {
-	return db.ids(ctx, "SELECT id FROM sync_runs WHERE state = 'running' ORDER BY created_at, id")
+func (db *DB) RunningSyncRuns(ctx context.Context) ([]*paysync.SyncRun, error) {
+	return db.queryRuns(ctx, "SELECT "+syncRunColumns+" FROM sync_runs WHERE state = 'running' ORDER BY created_at, id")
+}
+
+func (db *DB) queryRuns(ctx context.Context, query string, args ...any) ([]*paysync.SyncRun, error) {
+	rows, err := db.ro.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*paysync.SyncRun
+	for rows.Next() {
+		r, err := scanSyncRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // settleItems gives each in-flight item of a run the outcome its link
@@ -418,4 +443,3 @@ func (db *DB) SyncRunInFlight(ctx context.Context, id string, limit int) ([]pays
 	}
 	return out, rows.Err()
 }
-

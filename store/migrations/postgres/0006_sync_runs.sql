@@ -19,7 +19,11 @@ CREATE TABLE sync_runs (
 	resumed_at          TIMESTAMPTZ,
 	created_at          TIMESTAMPTZ NOT NULL,
 	updated_at          TIMESTAMPTZ NOT NULL,
-	finished_at         TIMESTAMPTZ
+	finished_at         TIMESTAMPTZ,
+	-- import runs: the provider's page cursor and the run's options (JSON).
+	provider_cursor     TEXT NOT NULL DEFAULT '',
+	walk_done           BOOLEAN NOT NULL DEFAULT FALSE,
+	options             TEXT NOT NULL DEFAULT '{}'
 );
 CREATE INDEX sync_runs_organization_created_at ON sync_runs (organization_id, created_at);
 CREATE INDEX sync_runs_running ON sync_runs (id) WHERE state = 'running';
@@ -38,3 +42,25 @@ CREATE TABLE sync_run_items (
 	PRIMARY KEY (run_id, customer_id)
 );
 CREATE INDEX sync_run_items_in_flight ON sync_run_items (run_id, link_id) WHERE outcome = '';
+
+-- import_items records each provider customer an import run saw and what
+-- it did with it, written in the transaction that links or creates it.
+-- action is link or create while outcome is '' (in flight); the other
+-- outcomes are final at once (ambiguous, unmatched, already_linked,
+-- conflict, would_link, would_create).
+CREATE TABLE import_items (
+	run_id               TEXT NOT NULL REFERENCES sync_runs (id) ON DELETE CASCADE,
+	provider_customer_id TEXT NOT NULL,
+	customer_id          TEXT NOT NULL DEFAULT '',
+	link_id              TEXT NOT NULL DEFAULT '',
+	generation           INTEGER NOT NULL DEFAULT 0,
+	action               TEXT NOT NULL DEFAULT '',
+	matched_by           TEXT NOT NULL DEFAULT '',
+	outcome              TEXT NOT NULL DEFAULT '',
+	reason               TEXT NOT NULL DEFAULT '',
+	email                TEXT NOT NULL DEFAULT '',
+	seq                  BIGINT NOT NULL,
+	PRIMARY KEY (run_id, provider_customer_id)
+);
+CREATE INDEX import_items_in_flight ON import_items (run_id, link_id) WHERE outcome = '';
+CREATE INDEX import_items_run_seq ON import_items (run_id, seq);
