@@ -113,7 +113,20 @@ func validMatch(match []string) (string, bool) {
 // connection must list its customers: Adyen's cannot.
 func (s *Service) StartImport(ctx context.Context, orgID string, kind ProviderKind, code string, o ImportOptions) (*SyncRun, error) {
 	v := Validation{}
-	if kind == "" {
+	if kind == "" && code != "" {
+		// A code alone names the connection when no other provider's shares it.
+		for _, c := range s.Connections.List(orgID, "") {
+			if c.Code == code && kind == "" {
+				kind = c.Provider
+			} else if c.Code == code {
+				v.Add("filter.provider", "value_is_mandatory")
+			}
+		}
+		if kind == "" {
+			v.Add("filter.connection_code", "payment_provider_not_found")
+		}
+	}
+	if kind == "" && code == "" {
 		v.Add("filter.provider", "value_is_mandatory")
 	}
 	if _, ok := validMatch(o.Match); !ok {
