@@ -34,6 +34,8 @@ type Service struct {
 	Logger        *slog.Logger
 	// Notifier sends client webhooks; nil sends none.
 	Notifier Notifier
+	// Runs keeps bulk sync runs; nil refuses them.
+	Runs SyncRunStore
 }
 
 // UpsertRequest is one dialect's create or update, mapped to the domain.

@@ -1,6 +1,10 @@
 package api
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/paysync/paysync"
+)
 
 // addRoutes is the server's whole surface, in one place.
 func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
@@ -27,6 +31,16 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
 	// generation (after a permanent failure, or to re-read payment methods).
 	mux.Handle("POST /api/v1/customers/{external_id}/resync", lago(handleLagoResync(d.Service, d.Logger)))
 	mux.Handle("POST /api/v1/customers/{external_id}/checkout_url", lago(handleLagoCheckoutURL(d.Service, d.Logger)))
+	if d.Runs != nil {
+		// paysync's own: bulk resyncs, refreshes and link_missing runs.
+		mux.Handle("POST /api/v1/sync_runs", lago(handleCreateSyncRun(d.Service, d.Logger)))
+		mux.Handle("GET /api/v1/sync_runs", lago(handleListSyncRuns(d.Runs, d.Logger)))
+		mux.Handle("GET /api/v1/sync_runs/{id}", lago(handleSyncRun(d.Runs, d.Logger)))
+		mux.Handle("GET /api/v1/sync_runs/{id}/items", lago(handleImportItems(d.Runs, d.Logger)))
+		mux.Handle("POST /api/v1/sync_runs/{id}/pause", lago(handleSyncRunState(d.Runs, d.Logger, paysync.RunPaused, paysync.RunRunning)))
+		mux.Handle("POST /api/v1/sync_runs/{id}/resume", lago(handleSyncRunState(d.Runs, d.Logger, paysync.RunRunning, paysync.RunPaused)))
+		mux.Handle("POST /api/v1/sync_runs/{id}/cancel", lago(handleSyncRunState(d.Runs, d.Logger, paysync.RunCancelled, paysync.RunRunning, paysync.RunPaused)))
+	}
 	if d.Notify != nil {
 		mux.Handle("POST /api/v1/webhook_endpoints", lago(handleCreateWebhookEndpoint(d.Notify, d.Egress, d.Logger)))
 		mux.Handle("GET /api/v1/webhook_endpoints", lago(handleListWebhookEndpoints(d.Notify, d.Logger)))

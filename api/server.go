@@ -46,6 +46,8 @@ type Deps struct {
 	SandboxConnections func(paysync.ProviderKind) []paysync.Connection
 	// Egress decides which client webhook URLs may be registered.
 	Egress egress.Policy
+	// Runs keeps bulk sync runs; nil serves no /api/v1/sync_runs routes.
+	Runs paysync.SyncRunStore
 }
 
 // WebhookStore is what the webhook routes store: provider events in (the

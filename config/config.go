@@ -40,6 +40,7 @@ var Vars = []Var{
 	{"PAYSYNC_LOG_FORMAT", "text", "text or json"},
 	{"PAYSYNC_INLINE_TIMEOUT", "10s", "bound on a sync: true request's provider work"},
 	{"PAYSYNC_CONCURRENCY", "20", "jobs one worker runs at once"},
+	{"PAYSYNC_BULK_WINDOW", "16", "tasks of one sync run queued or running at once"},
 	{"PAYSYNC_POLL_INTERVAL", "20ms", "how often an idle worker looks for tasks"},
 	{"PAYSYNC_MAX_RETRY", "20", "retries of a retryable sync"},
 	{"PAYSYNC_RETRY_BASE", "1s", "first retry delay"},
@@ -75,6 +76,9 @@ type Config struct {
 	ReconcileAfter    time.Duration
 	// Concurrency is the number of sync jobs one worker runs at once.
 	Concurrency int
+	// BulkWindow is how many tasks of one sync run are queued or running
+	// at once: with the default 16 of 20 slots, live work keeps a fifth.
+	BulkWindow int
 	// PollInterval is how often an idle worker looks for tasks.
 	PollInterval time.Duration
 	// MaxRetry is how many times a retryable sync is retried before it fails.
@@ -178,6 +182,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		def int
 	}{
 		{"PAYSYNC_CONCURRENCY", &c.Concurrency, 20},
+		{"PAYSYNC_BULK_WINDOW", &c.BulkWindow, 16},
 		{"PAYSYNC_MAX_RETRY", &c.MaxRetry, 20},
 		{"PAYSYNC_WEBHOOK_MAX_RETRY", &c.WebhookMaxRetry, 8},
 	}
@@ -185,7 +190,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		*i.dst = i.def
 		if v := getenv(i.env); v != "" {
 			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || (n == 0 && i.env == "PAYSYNC_CONCURRENCY") {
+			if err != nil || n < 0 || (n == 0 && (i.env == "PAYSYNC_CONCURRENCY" || i.env == "PAYSYNC_BULK_WINDOW")) {
 				return nil, fmt.Errorf("config: %s: %q is not a valid count", i.env, v)
 			}
 			*i.dst = n

@@ -82,31 +82,36 @@ func (q *Queue) EnqueueSync(ctx context.Context, ref paysync.LinkRef, delay time
 // completed while its link is still pending (a crash between the provider
 // call and the database write, or a manual intervention) is replaced.
 func (q *Queue) Ensure(ctx context.Context, ref paysync.LinkRef) (enqueued bool, err error) {
+	return q.ensure(ctx, ref, q.Options.queue())
+}
+
+// ensure is Ensure on the named queue (a TaskID is unique within its queue).
+func (q *Queue) ensure(ctx context.Context, ref paysync.LinkRef, queue string) (enqueued bool, err error) {
 	t, err := NewSyncTask(ref, q.Options)
 	if err != nil {
 		return false, err
 	}
-	_, err = q.Client.EnqueueContext(ctx, t)
+	_, err = q.Client.EnqueueContext(ctx, t, asynq.Queue(queue))
 	if err == nil {
 		return true, nil
 	}
 	if !isConflict(err) {
 		return false, err
 	}
-	info, err := q.Inspector.GetTaskInfo(q.Options.queue(), ref.TaskID())
+	info, err := q.Inspector.GetTaskInfo(queue, ref.TaskID())
 	if err != nil {
 		if errors.Is(err, asynq.ErrTaskNotFound) {
-			return q.Ensure(ctx, ref) // it completed and expired in between
+			return q.ensure(ctx, ref, queue) // it completed and expired in between
 		}
 		return false, err
 	}
 	if info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted {
 		return false, nil
 	}
-	if err := q.Inspector.DeleteTask(q.Options.queue(), ref.TaskID()); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+	if err := q.Inspector.DeleteTask(queue, ref.TaskID()); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 		return false, err
 	}
-	_, err = q.Client.EnqueueContext(ctx, t)
+	_, err = q.Client.EnqueueContext(ctx, t, asynq.Queue(queue))
 	if isConflict(err) {
 		return false, nil // another process got there first
 	}

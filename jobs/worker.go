@@ -32,8 +32,9 @@ type Handlers struct {
 // NewWorker returns an asynq server running the handlers.
 func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions, h Handlers, log *slog.Logger) (*asynq.Server, *asynq.ServeMux) {
 	srv := asynq.NewServer(redis, asynq.Config{
-		Concurrency:              o.Concurrency,
-		Queues:                   map[string]int{o.queue(): 1},
+		Concurrency: o.Concurrency,
+		// Weighted: sync runs' bulk tasks run when live work leaves room.
+		Queues:                   map[string]int{o.queue(): 9, QueueBulk: 1},
 		TaskCheckInterval:        o.PollInterval,
 		DelayedTaskCheckInterval: min(time.Second, max(o.PollInterval, 100*time.Millisecond)),
 		RetryDelayFunc:           o.RetryDelay,

@@ -66,13 +66,18 @@ var lastErrorField = func() field[link] {
 }()
 
 // PendingLinks implements paysync.Store: links pending since before
-// `before`, oldest first; a limit of 0 or less means 100.
+// `before`, oldest first; a limit of 0 or less means 100. A link whose
+// generation a live sync run started is the run driver's to re-queue, on
+// the bulk queue: the reconciler would move bulk work ahead of live work.
 func (db *DB) PendingLinks(ctx context.Context, before time.Time, limit int) ([]paysync.LinkRef, error) {
 	if limit <= 0 {
 		limit = 100
 	}
 	rows, err := db.ro.QueryContext(ctx, `SELECT id, generation FROM provider_links
-		WHERE state = 'pending' AND pending_since < $1 ORDER BY pending_since, id LIMIT $2`, normTime(before), limit)
+		WHERE state = 'pending' AND pending_since < $1 AND NOT EXISTS (SELECT 1 FROM sync_run_items i
+			JOIN sync_runs r ON r.id = i.run_id AND r.state IN ('running', 'paused')
+			WHERE i.link_id = provider_links.id AND i.generation = provider_links.generation AND i.outcome = '')
+		ORDER BY pending_since, id LIMIT $2`, normTime(before), limit)
 	if err != nil {
 		return nil, err
 	}

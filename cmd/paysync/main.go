@@ -6,6 +6,8 @@
 //	paysync apikey create [--org=NAME] [--create-org]
 //	paysync apikey revoke < keyfile
 //	paysync resync --org=NAME --external-id=ID [--sync]
+//	paysync import --connection=CODE [--match=...] [--create-missing] [--dry-run]
+//	paysync sync-run --mode=resync|refresh|link_missing [filters]
 //	paysync healthcheck [--url=URL]
 //	paysync version
 //
@@ -76,6 +78,10 @@ Commands:
   apikey revoke < keyfile             revoke the API key read from standard input
   resync --org=NAME --external-id=ID [--sync]
                                       start a new sync generation for one customer
+  import --connection=CODE [--dry-run] [--create-missing]
+                                      adopt the customers a provider already has, with progress
+  sync-run --mode=resync|refresh|link_missing [filters]
+                                      resync, refresh or link many customers, with progress
   healthcheck [--url=URL]             GET a health URL: exit 0 when it answers 2xx (container probes)
   version                             print the version and VCS revision
 
@@ -101,6 +107,10 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return apikey(ctx, args[1:], getenv, stdin, stdout, stderr)
 	case "resync":
 		return resync(ctx, args[1:], getenv, stdout, stderr)
+	case "import":
+		return importCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "sync-run":
+		return syncRunCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args[1:], getenv, stdout)
 	case "version":

@@ -83,6 +83,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			startedAt = a.StartedAt // a fresh in-process Redis has lost every queued task
 		}
 		go rec.Run(ctx, startedAt)
+		runs := &jobs.RunDriver{Runs: a.DB, Connections: a.Registry, Queue: a.Queue, Logger: log, Window: cfg.BulkWindow,
+			Interval: time.Second, RequeueEvery: 30 * time.Second}
+		go runs.Run(ctx)
 	}
 	if runAPI {
 		mon := asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: a.RedisOpt})

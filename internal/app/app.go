@@ -148,7 +148,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) (err error) {
 	a.Syncer = &jobs.Syncer{Store: a.DB, Connections: a.Registry, Outbox: a.Outbox, Queue: a.Queue, Logger: log}
 	a.Service = &paysync.Service{
 		Store: a.DB, Connections: a.Registry, Queue: a.Queue, Syncer: a.Syncer,
-		InlineTimeout: cfg.InlineTimeout, Logger: log, Notifier: a.Outbox,
+		InlineTimeout: cfg.InlineTimeout, Logger: log, Notifier: a.Outbox, Runs: a.DB,
 	}
 	a.Handlers = jobs.Handlers{
 		Sync:       a.Syncer,
@@ -225,6 +225,7 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 		Monitoring: monitoring, MonitoringOrganization: config.DefaultOrganization,
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
 		Egress: a.Egress(),
+		Runs: a.DB,
 	})
 	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
 	target := func(kind paysync.ProviderKind) string {
