@@ -265,7 +265,12 @@ func selectAll[R any](ctx context.Context, q querier, fields []field[R], from st
 
 // ids runs a query of one text column.
 func (db *DB) ids(ctx context.Context, query string, args ...any) ([]string, error) {
-	rows, err := db.ro.QueryContext(ctx, query, args...)
+	return queryIDs(ctx, db.ro, query, args...)
+}
+
+// queryIDs runs a query of one text column on q.
+func queryIDs(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}

@@ -117,41 +117,7 @@ func (db *DB) finishRun(ctx context.Context, id string) (*paysync.SyncRun, error
 
 // settleImport records the outcomes of r's finished import items.
 func (db *DB) settleImport(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun) error {
-	rows, err := tx.QueryContext(ctx, settleImportItems, r.ID)
-	if err != nil {
-		return err
-	}
-	byOutcome := map[string][]string{}
-	inFlight := 0
-	for rows.Next() {
-		var pcID, outcome string
-		if err := rows.Scan(&pcID, &outcome); err != nil {
-			rows.Close()
-			return err
-		}
-		if outcome == "" {
-			inFlight++
-			continue
-		}
-		byOutcome[outcome] = append(byOutcome[outcome], pcID)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return err
-	}
-	r.InFlight = inFlight
-	for outcome, ids := range byOutcome {
-		for chunk := range chunks(ids, 500) {
-			w := &conditions{db: db}
-			w.add("run_id = " + w.arg(r.ID))
-			w.in("provider_customer_id", chunk)
-			if _, err := tx.ExecContext(ctx, "UPDATE import_items SET outcome = "+w.arg(outcome)+" WHERE "+w.sql(), w.args...); err != nil {
-				return err
-			}
-		}
-		countOutcome(r, outcome, len(ids))
-	}
-	return nil
+	return db.settleWith(ctx, tx, r, settleImportItems, "import_items", "provider_customer_id")
 }
 
 // countOutcome adds n items of outcome to r's counts.
@@ -227,21 +193,8 @@ func (db *DB) importOne(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, pc 
 // customer, and stops the search: it is never guessed.
 func (db *DB) matchCustomer(ctx context.Context, tx *sql.Tx, orgID string, pc paysync.ListedCustomer, match []string) (id, by, ambiguous string, err error) {
 	find := func(where string, arg string) ([]string, error) {
-		rows, err := tx.QueryContext(ctx, "SELECT id FROM customers WHERE organization_id = $1 AND "+where+
+		return queryIDs(ctx, tx, "SELECT id FROM customers WHERE organization_id = $1 AND "+where+
 			" ORDER BY sequential_id LIMIT 2", orgID, arg)
-		if err != nil {
-			return nil, err
-		}
-		defer rows.Close()
-		var ids []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				return nil, err
-			}
-			ids = append(ids, id)
-		}
-		return ids, rows.Err()
 	}
 	for _, way := range match {
 		var ids []string

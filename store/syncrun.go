@@ -284,15 +284,22 @@ func (db *DB) AdvanceSyncRun(ctx context.Context, id string, window int) (*paysy
 
 // settle records the outcomes of r's finished items and counts them on r.
 func (db *DB) settle(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun) error {
-	rows, err := tx.QueryContext(ctx, settleItems, r.ID)
+	return db.settleWith(ctx, tx, r, settleItems, "sync_run_items", "customer_id")
+}
+
+// settleWith runs query, which lists a run's in-flight items as (key,
+// outcome) with '' for still in flight, stores the outcomes in table and
+// counts them on r.
+func (db *DB) settleWith(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, query, table, key string) error {
+	rows, err := tx.QueryContext(ctx, query, r.ID)
 	if err != nil {
 		return err
 	}
 	byOutcome := map[string][]string{}
 	inFlight := 0
 	for rows.Next() {
-		var customerID, outcome string
-		if err := rows.Scan(&customerID, &outcome); err != nil {
+		var id, outcome string
+		if err := rows.Scan(&id, &outcome); err != nil {
 			rows.Close()
 			return err
 		}
@@ -300,32 +307,23 @@ func (db *DB) settle(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun) error 
 			inFlight++
 			continue
 		}
-		byOutcome[outcome] = append(byOutcome[outcome], customerID)
+		byOutcome[outcome] = append(byOutcome[outcome], id)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
 	}
 	r.InFlight = inFlight
-	for outcome, customers := range byOutcome {
-		for chunk := range chunks(customers, 500) {
+	for outcome, ids := range byOutcome {
+		for chunk := range chunks(ids, 500) {
 			w := &conditions{db: db}
 			w.add("run_id = " + w.arg(r.ID))
-			w.in("customer_id", chunk)
-			if _, err := tx.ExecContext(ctx, "UPDATE sync_run_items SET outcome = "+w.arg(outcome)+" WHERE "+w.sql(), w.args...); err != nil {
+			w.in(key, chunk)
+			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET outcome = "+w.arg(outcome)+" WHERE "+w.sql(), w.args...); err != nil {
 				return err
 			}
 		}
-		n := len(customers)
-		r.Done += n
-		switch outcome {
-		case "synced":
-			r.Synced += n
-		case "failed":
-			r.Failed += n
-		default:
-			r.Skipped += n
-		}
+		countOutcome(r, outcome, len(ids))
 	}
 	return nil
 }
