@@ -47,8 +47,11 @@ type WebhookEndpoint struct {
 	ID             string
 	OrganizationID string
 	URL            string
-	SignatureAlgo  string // "hmac"
-	CreatedAt      time.Time
+	SignatureAlgo  string // SignatureJWT or SignatureHMAC
+	Name           string
+	// EventTypes are the webhook types the endpoint receives; none means every type.
+	EventTypes []string
+	CreatedAt  time.Time
 }
 
 // Delivery is one client webhook to one endpoint. Its body is stored in the
@@ -109,6 +112,9 @@ type NotifyStore interface {
 	WebhookEndpoints(ctx context.Context, orgID string) ([]*WebhookEndpoint, error)
 	WebhookEndpoint(ctx context.Context, orgID, id string) (*WebhookEndpoint, error)
 	DeleteWebhookEndpoint(ctx context.Context, orgID, id string) error
+	// UpdateWebhookEndpoint stores e's url, name, signature algorithm and
+	// event types; an endpoint of another organization is not found.
+	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
 	// WebhookHMACKey returns the organization's key for X-Lago-Signature,
 	// creating it (a random UUID, as Lago does) on first use.
 	WebhookHMACKey(ctx context.Context, orgID string) (string, error)
