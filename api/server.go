@@ -43,6 +43,12 @@ type Deps struct {
 	// SandboxConnections lists every organization's sandbox connection of
 	// a provider: the targets of /webhooks/sandbox/{provider}.
 	SandboxConnections func(paysync.ProviderKind) []paysync.Connection
+	// WebhookKeys holds the keys of JWT client webhooks, whose public
+	// halves /api/v1/webhooks/public_key serves.
+	WebhookKeys paysync.WebhookKeyStore
+	// Portals keeps customer portal links, served at PublicURL+"/portal/".
+	Portals   paysync.PortalStore
+	PublicURL string
 }
 
 // NewServer returns the HTTP handler serving every route.

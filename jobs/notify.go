@@ -164,6 +164,9 @@ func (n *Notifier) deliveries(ctx context.Context, note *paysync.Notification) (
 	}
 	ds := make([]*paysync.Delivery, 0, len(endpoints))
 	for _, e := range endpoints {
+		if !e.Subscribed(note.WebhookType) {
+			continue
+		}
 		ds = append(ds, &paysync.Delivery{OrganizationID: c.OrganizationID, EndpointID: e.ID, URL: e.URL, WebhookType: note.WebhookType, Body: body})
 	}
 	return ds, nil
@@ -186,6 +189,9 @@ func (q *Queue) EnqueueDelivery(ctx context.Context, id string, maxRetry int) er
 type Deliverer struct {
 	Store  paysync.NotifyStore
 	Client *http.Client
+	// Keys and Issuer sign JWT deliveries (Issuer: the iss claim, paysync's public URL).
+	Keys   paysync.WebhookKeyStore
+	Issuer string
 }
 
 // ProcessTask implements asynq.Handler for TypeDeliver.
@@ -202,16 +208,17 @@ func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	// An endpoint the organization removed gets nothing more.
-	if _, err := d.Store.WebhookEndpoint(ctx, del.OrganizationID, del.EndpointID); paysync.ErrorCode(err) == paysync.ENOTFOUND {
+	e, err := d.Store.WebhookEndpoint(ctx, del.OrganizationID, del.EndpointID)
+	if paysync.ErrorCode(err) == paysync.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	key, err := d.Store.WebhookHMACKey(ctx, del.OrganizationID)
+	sig, err := d.signature(ctx, e, del)
 	if err != nil {
 		return err
 	}
-	status, sendErr := d.send(ctx, del, key)
+	status, sendErr := d.send(ctx, del, sig)
 	errText := ""
 	if sendErr != nil {
 		errText = sendErr.Error()
@@ -224,15 +231,15 @@ func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return sendErr
 }
 
-func (d *Deliverer) send(ctx context.Context, del *paysync.Delivery, key string) (int, error) {
+func (d *Deliverer) send(ctx context.Context, del *paysync.Delivery, sig signature) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, del.URL, strings.NewReader(string(del.Body)))
 	if err != nil {
 		return 0, fmt.Errorf("webhook url: %w: %w", err, asynq.SkipRetry)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "paysync")
-	req.Header.Set("X-Lago-Signature", Sign(key, del.Body))
-	req.Header.Set("X-Lago-Signature-Algorithm", "hmac")
+	req.Header.Set("X-Lago-Signature", sig.value)
+	req.Header.Set("X-Lago-Signature-Algorithm", sig.algo)
 	req.Header.Set("X-Lago-Unique-Key", del.ID)
 	resp, err := d.Client.Do(req)
 	if err != nil {

@@ -122,7 +122,7 @@ func New(ctx context.Context, cfg *config.Config, log *slog.Logger, stdout io.Wr
 	a.Handlers = jobs.Handlers{
 		Sync:       a.Syncer,
 		Refresh:    &jobs.Refresher{Store: a.DB, Notify: a.DB, Connections: a.Registry, Notifier: a.Notifier, Logger: log},
-		Deliver:    &jobs.Deliverer{Store: a.DB, Client: jobs.NewDeliveryClient()},
+		Deliver:    &jobs.Deliverer{Store: a.DB, Client: jobs.NewDeliveryClient(), Keys: a.DB, Issuer: cfg.PublicURL},
 		SetupLinks: &jobs.SetupLinks{Store: a.DB, Service: a.Service},
 	}
 	return a, nil
@@ -163,6 +163,7 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 		Service: a.Service, Store: a.DB, Logger: a.Logger, Ready: a.Ready,
 		Monitoring: monitoring, MonitoringOrganization: config.DefaultOrganization,
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
+		WebhookKeys: a.DB, Portals: a.DB, PublicURL: a.Config.PublicURL,
 	})
 	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
 	target := func(kind paysync.ProviderKind) string {
