@@ -251,6 +251,7 @@ var portalTemplate = template.Must(template.New("portal").Parse(pageHead + `
 {{if .Waiting}}<meta http-equiv="refresh" content="2">{{end}}
 <title>Payment details</title></head><body><main>
 <h1>{{.Name}}</h1>
+<p class="note">Your payment details</p>
 {{with .Error}}<p class="error" role="alert">{{.}}</p>{{end}}
 {{range .Links}}<section class="card">
 <h2>{{.Provider}}</h2>
