@@ -21,25 +21,41 @@ func (s *Service) CheckoutURL(ctx context.Context, orgID, externalID string) (*C
 	if err != nil {
 		return nil, "", err
 	}
-	l := c.Link
-	if l == nil {
-		return nil, "", FieldError(EINVALID, "payment_provider", "value_is_mandatory", "the customer has no payment provider")
-	}
-	if l.ProviderCustomerID == "" || l.State != SyncSynced {
-		return nil, "", FieldError(EINVALID, "provider_customer_id", "value_is_mandatory", "the customer does not exist at the payment provider yet")
-	}
-	p, err := s.Connections.Provider(orgID, l.Provider, l.ConnectionCode)
+	url, err := s.SetupURL(ctx, c, "")
 	if err != nil {
 		return nil, "", err
 	}
+	if s.Notifier != nil {
+		if err := s.Notifier.Notify(ctx, c, EventCheckoutURLGenerated, url); err != nil {
+			s.Logger.Warn("checkout_url webhook not queued", "customer_id", c.ID, "err", err)
+		}
+	}
+	return c, url, nil
+}
+
+// SetupURL creates a setup link at the customer's provider that sends the
+// end customer to returnURL afterwards ("" for the connection's own).
+func (s *Service) SetupURL(ctx context.Context, c *Customer, returnURL string) (string, error) {
+	l := c.Link
+	if l == nil {
+		return "", FieldError(EINVALID, "payment_provider", "value_is_mandatory", "the customer has no payment provider")
+	}
+	if l.ProviderCustomerID == "" || l.State != SyncSynced {
+		return "", FieldError(EINVALID, "provider_customer_id", "value_is_mandatory", "the customer does not exist at the payment provider yet")
+	}
+	p, err := s.Connections.Provider(c.OrganizationID, l.Provider, l.ConnectionCode)
+	if err != nil {
+		return "", err
+	}
 	linker, ok := p.(SetupLinker)
 	if !ok {
-		return nil, "", FieldError(ENOTSUPPORTED, "payment_provider", "feature_not_supported", string(l.Provider)+" has no hosted page to add a payment method")
+		return "", FieldError(ENOTSUPPORTED, "payment_provider", "feature_not_supported", string(l.Provider)+" has no hosted page to add a payment method")
 	}
-	var returnURL string
-	for _, conn := range s.Connections.List(orgID, l.Provider) {
-		if conn.Code == l.ConnectionCode {
-			returnURL = conn.ReturnURL
+	if returnURL == "" {
+		for _, conn := range s.Connections.List(c.OrganizationID, l.Provider) {
+			if conn.Code == l.ConnectionCode {
+				returnURL = conn.ReturnURL
+			}
 		}
 	}
 	// Every call makes a new link, as Lago's does; the key only guards the
@@ -48,14 +64,9 @@ func (s *Service) CheckoutURL(ctx context.Context, orgID, externalID string) (*C
 	if err != nil {
 		pe := AsProviderError(l.Provider, err)
 		if pe.Retryable {
-			return nil, "", &Error{Code: EUNAVAILABLE, Message: string(l.Provider) + " is unavailable: " + pe.Code}
+			return "", &Error{Code: EUNAVAILABLE, Message: string(l.Provider) + " is unavailable: " + pe.Code}
 		}
-		return nil, "", FieldError(EINVALID, "payment_provider", pe.Code, pe.Message)
+		return "", FieldError(EINVALID, "payment_provider", pe.Code, pe.Message)
 	}
-	if s.Notifier != nil {
-		if err := s.Notifier.Notify(ctx, c, EventCheckoutURLGenerated, url); err != nil {
-			s.Logger.Warn("checkout_url webhook not queued", "customer_id", c.ID, "err", err)
-		}
-	}
-	return c, url, nil
+	return url, nil
 }

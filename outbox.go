@@ -58,8 +58,11 @@ type WebhookEndpoint struct {
 	ID             string
 	OrganizationID string
 	URL            string
-	SignatureAlgo  string // "hmac"
-	CreatedAt      time.Time
+	SignatureAlgo  string // SignatureJWT or SignatureHMAC
+	Name           string
+	// EventTypes are the webhook types the endpoint receives; none means every type.
+	EventTypes []string
+	CreatedAt  time.Time
 }
 
 // EndpointStore keeps the organizations' webhook endpoints and the key
@@ -69,6 +72,8 @@ type EndpointStore interface {
 	WebhookEndpoints(ctx context.Context, orgID string) ([]*WebhookEndpoint, error)
 	WebhookEndpoint(ctx context.Context, orgID, id string) (*WebhookEndpoint, error)
 	DeleteWebhookEndpoint(ctx context.Context, orgID, id string) error
+	// UpdateWebhookEndpoint stores e's url, signature_algo, name and event types.
+	UpdateWebhookEndpoint(ctx context.Context, e *WebhookEndpoint) error
 	// WebhookHMACKey returns the organization's key for X-Lago-Signature,
 	// creating it (a random UUID, as Lago does) on first use.
 	WebhookHMACKey(ctx context.Context, orgID string) (string, error)

@@ -46,6 +46,7 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
 		mux.Handle("GET /api/v1/webhook_endpoints", lago(handleListWebhookEndpoints(d.Notify, d.Logger)))
 		mux.Handle("GET /api/v1/webhook_endpoints/{lago_id}", lago(handleWebhookEndpoint(d.Notify, d.Logger, false)))
 		mux.Handle("DELETE /api/v1/webhook_endpoints/{lago_id}", lago(handleWebhookEndpoint(d.Notify, d.Logger, true)))
+		mux.Handle("PUT /api/v1/webhook_endpoints/{lago_id}", lago(handleUpdateWebhookEndpoint(d.Notify, d.Egress, d.Logger)))
 		mux.Handle("GET /api/v1/webhooks/hmac_key", lago(handleHMACKey(d.Notify, d.Logger)))
 		// paysync's own: every client webhook delivery and its attempts.
 		mux.Handle("GET /api/v1/webhook_deliveries", lago(handleDeliveries(d.Notify, d.Logger)))
@@ -54,6 +55,16 @@ func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
 		mux.Handle("POST /webhooks/{provider}/{organization}/{code}", handleProviderWebhook(d))
 		mux.Handle("GET /webhooks/{provider}/{organization}/{code}", handleProviderWebhook(d)) // Braintree's challenge
 		mux.Handle("POST /webhooks/sandbox/{provider}", handleProviderWebhook(d))
+	}
+	if d.WebhookKeys != nil {
+		mux.Handle("GET /api/v1/webhooks/public_key", lago(handlePublicKey(d.WebhookKeys, d.Logger)))
+		mux.Handle("GET /api/v1/webhooks/json_public_key", lago(handleJSONPublicKey(d.WebhookKeys, d.Logger)))
+	}
+	if d.Portals != nil {
+		mux.Handle("GET /api/v1/customers/{external_id}/portal_url", lago(handlePortalURL(d, d.Logger)))
+		// The portal page: its token is its authentication.
+		mux.Handle("GET "+portalPath+"{token}", handlePortal(d))
+		mux.Handle("POST "+portalPath+"{token}/setup", handlePortalSetup(d))
 	}
 	// Rails answers an unknown route before authenticating; so do we.
 	mux.Handle("/api/v1/", handleNotFound(lagoDialect, d.Logger))

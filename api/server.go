@@ -48,6 +48,12 @@ type Deps struct {
 	Egress egress.Policy
 	// Runs keeps bulk sync runs; nil serves no /api/v1/sync_runs routes.
 	Runs paysync.SyncRunStore
+	// WebhookKeys holds the keys of JWT client webhooks, whose public
+	// halves /api/v1/webhooks/public_key serves.
+	WebhookKeys paysync.WebhookKeyStore
+	// Portals keeps customer portal links, served at PublicURL+"/portal/".
+	Portals   paysync.PortalStore
+	PublicURL string
 }
 
 // WebhookStore is what the webhook routes store: provider events in (the

@@ -1,76 +1,12 @@
 package api
 
 import (
-	"encoding/json"
 	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/paysync/paysync"
-	"github.com/paysync/paysync/internal/egress"
 )
-
-type lagoWebhookEndpoint struct {
-	LagoID             string `json:"lago_id"`
-	LagoOrganizationID string `json:"lago_organization_id"`
-	WebhookURL         string `json:"webhook_url"`
-	SignatureAlgo      string `json:"signature_algo"`
-	CreatedAt          string `json:"created_at"`
-}
-
-func lagoEndpointView(e *paysync.WebhookEndpoint) lagoWebhookEndpoint {
-	return lagoWebhookEndpoint{LagoID: e.ID, LagoOrganizationID: e.OrganizationID, WebhookURL: e.URL,
-		SignatureAlgo: e.SignatureAlgo, CreatedAt: lagoTime(e.CreatedAt)}
-}
-
-// handleCreateWebhookEndpoint is POST /api/v1/webhook_endpoints. paysync
-// signs with HMAC only (Lago's default is JWT, which needs Lago's RSA key).
-func handleCreateWebhookEndpoint(store paysync.EndpointStore, policy egress.Policy, log *slog.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(w, r)
-		if err != nil {
-			fail(w, r, log, lagoDialect, err)
-			return
-		}
-		var in struct {
-			Endpoint *struct {
-				URL           *string `json:"webhook_url"`
-				SignatureAlgo *string `json:"signature_algo"`
-			} `json:"webhook_endpoint"`
-		}
-		if err := json.Unmarshal(body, &in); err != nil {
-			fail(w, r, log, lagoDialect, badRequest("malformed JSON"))
-			return
-		}
-		if in.Endpoint == nil {
-			fail(w, r, log, lagoDialect, badRequest("param is missing or the value is empty: webhook_endpoint"))
-			return
-		}
-		v := paysync.Validation{}
-		e := &paysync.WebhookEndpoint{OrganizationID: organizationFrom(r.Context()).ID, SignatureAlgo: "hmac"}
-		if in.Endpoint.URL == nil || *in.Endpoint.URL == "" {
-			v.Add("webhook_url", "value_is_mandatory")
-		} else if !validHTTPURL(*in.Endpoint.URL) {
-			v.Add("webhook_url", reasonURL)
-		} else if err := checkEgress(r.Context(), policy, *in.Endpoint.URL); err != "" {
-			v.Add("webhook_url", err)
-		} else {
-			e.URL = *in.Endpoint.URL
-		}
-		if a := in.Endpoint.SignatureAlgo; a != nil && *a != "hmac" {
-			v.Add("signature_algo", "value_is_invalid")
-		}
-		if err := v.Err(); err != nil {
-			fail(w, r, log, lagoDialect, err)
-			return
-		}
-		if err := store.AddWebhookEndpoint(r.Context(), e); err != nil {
-			fail(w, r, log, lagoDialect, err)
-			return
-		}
-		encode(w, http.StatusOK, map[string]any{"webhook_endpoint": lagoEndpointView(e)})
-	})
-}
 
 // handleListWebhookEndpoints is GET /api/v1/webhook_endpoints.
 func handleListWebhookEndpoints(store paysync.EndpointStore, log *slog.Logger) http.Handler {

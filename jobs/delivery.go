@@ -32,6 +32,9 @@ type Deliverer struct {
 	Deliveries paysync.DeliveryStore
 	Endpoints  paysync.EndpointStore
 	Client     *http.Client
+	// Keys and Issuer sign JWT deliveries (Issuer: the iss claim, paysync's public URL).
+	Keys   paysync.WebhookKeyStore
+	Issuer string
 }
 
 // ProcessTask implements asynq.Handler for TypeDeliver.
@@ -48,16 +51,17 @@ func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	// An endpoint the organization removed gets nothing more.
-	if _, err := d.Endpoints.WebhookEndpoint(ctx, del.OrganizationID, del.EndpointID); paysync.ErrorCode(err) == paysync.ENOTFOUND {
+	e, err := d.Endpoints.WebhookEndpoint(ctx, del.OrganizationID, del.EndpointID)
+	if paysync.ErrorCode(err) == paysync.ENOTFOUND {
 		return nil
 	} else if err != nil {
 		return err
 	}
-	key, err := d.Endpoints.WebhookHMACKey(ctx, del.OrganizationID)
+	sig, err := d.signature(ctx, e, del)
 	if err != nil {
 		return err
 	}
-	status, sendErr := d.send(ctx, del, key)
+	status, sendErr := d.send(ctx, del, sig)
 	errText := ""
 	if sendErr != nil {
 		errText = sendErr.Error()
@@ -70,15 +74,15 @@ func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 	return sendErr
 }
 
-func (d *Deliverer) send(ctx context.Context, del *paysync.Delivery, key string) (int, error) {
+func (d *Deliverer) send(ctx context.Context, del *paysync.Delivery, sig signature) (int, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, del.URL, strings.NewReader(string(del.Body)))
 	if err != nil {
 		return 0, fmt.Errorf("webhook url: %w: %w", err, asynq.SkipRetry)
 	}
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set("User-Agent", "paysync")
-	req.Header.Set("X-Lago-Signature", Sign(key, del.Body))
-	req.Header.Set("X-Lago-Signature-Algorithm", "hmac")
+	req.Header.Set("X-Lago-Signature", sig.value)
+	req.Header.Set("X-Lago-Signature-Algorithm", sig.algo)
 	req.Header.Set("X-Lago-Unique-Key", del.ID)
 	resp, err := d.Client.Do(req)
 	if err != nil {

@@ -132,6 +132,9 @@ func (o *Outbox) deliveries(ctx context.Context, note *paysync.Notification) ([]
 	}
 	ds := make([]*paysync.Delivery, 0, len(endpoints))
 	for _, e := range endpoints {
+		if !e.Subscribed(note.WebhookType) {
+			continue
+		}
 		ds = append(ds, &paysync.Delivery{OrganizationID: c.OrganizationID, EndpointID: e.ID, URL: e.URL, WebhookType: note.WebhookType, Body: body})
 	}
 	return ds, nil

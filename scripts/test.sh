@@ -32,7 +32,7 @@ if command -v redis-cli >/dev/null && ! redis-cli -h 127.0.0.1 -p 6379 ping >/de
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 0.5; done
 fi
 
-step "test peers: stripe-mock, staticcheck, the providers' Node SDKs and Prism"
+step "test peers: stripe-mock, staticcheck, the providers' Node SDKs, Prism and Chromium"
 [ -x "$GOBIN/stripe-mock" ] || go install github.com/stripe/stripe-mock@v0.183.0
 [ -x "$GOBIN/staticcheck" ] || go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
 # The marker holds the hash of the package-lock.json installed (as
@@ -41,6 +41,11 @@ sdk_lock="$(sha256sum test/sdk/package-lock.json | cut -d' ' -f1)"
 if [ "$(cat test/sdk/node_modules/.paysync-installed 2>/dev/null)" != "$sdk_lock" ]; then
   (cd test/sdk && npm install --no-audit --no-fund --loglevel=error)
   printf '%s' "$sdk_lock" > test/sdk/node_modules/.paysync-installed
+fi
+
+# The customer portal test drives a headless Chromium (Debian's package).
+if ! command -v chromium >/dev/null && command -v apt-get >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 
 step "gofmt, go vet, staticcheck"

@@ -111,6 +111,8 @@ var endpointFields = []field[webhookEndpoint]{
 	plain("organization_id", func(e *webhookEndpoint) *string { return &e.OrganizationID }),
 	plain("url", func(e *webhookEndpoint) *string { return &e.URL }),
 	plain("signature_algo", func(e *webhookEndpoint) *string { return &e.SignatureAlgo }),
+	plain("name", func(e *webhookEndpoint) *string { return &e.Name }),
+	stringList("event_types", func(e *webhookEndpoint) *[]string { return &e.EventTypes }),
 	timestamp("created_at", func(e *webhookEndpoint) *time.Time { return &e.CreatedAt }),
 }
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
 
@@ -18,7 +19,8 @@ func endpointNotFound() error {
 }
 
 // AddWebhookEndpoint implements paysync.EndpointStore, filling ID and
-// CreatedAt. A URL the organization already has is an ECONFLICT.
+// CreatedAt. A URL the organization already has is an ECONFLICT; an
+// organization at paysync.MaxWebhookEndpoints gets Lago's EINVALID.
 func (db *DB) AddWebhookEndpoint(ctx context.Context, e *paysync.WebhookEndpoint) error {
 	if e.ID == "" {
 		e.ID = newID()
@@ -27,15 +29,23 @@ func (db *DB) AddWebhookEndpoint(ctx context.Context, e *paysync.WebhookEndpoint
 	if e.CreatedAt.IsZero() {
 		e.CreatedAt = now()
 	}
-	res, err := db.rw.ExecContext(ctx, insertEndpoint, values(endpointFields, e)...)
-	if err != nil {
-		return fmt.Errorf("store: insert webhook endpoint: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil || n > 0 {
+	var added bool
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.checkEndpointLimit(ctx, tx, e.OrganizationID); err != nil {
+			return err
+		}
+		res, err := tx.ExecContext(ctx, insertEndpoint, values(endpointFields, e)...)
+		if err != nil {
+			return fmt.Errorf("store: insert webhook endpoint: %w", err)
+		}
+		n, err := res.RowsAffected()
+		added = n > 0
+		return err
+	})
+	if err != nil || added {
 		return err
 	}
-	return &paysync.Error{Code: paysync.ECONFLICT, Resource: "webhook_endpoint", Message: "a webhook endpoint with this url already exists",
-		Fields: map[string][]string{"webhook_url": {"value_already_exist"}}}
+	return endpointURLTaken()
 }
 
 // WebhookEndpoints implements paysync.EndpointStore, oldest first.

@@ -153,7 +153,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) (err error) {
 	a.Handlers = jobs.Handlers{
 		Sync:       a.Syncer,
 		Refresh:    &jobs.Refresher{Store: a.DB, Inbox: a.DB, PaymentMethods: a.DB, Connections: a.Registry, Outbox: a.Outbox, Logger: log},
-		Deliver:    &jobs.Deliverer{Deliveries: a.DB, Endpoints: a.DB, Client: jobs.NewDeliveryClient(a.Egress())},
+		Deliver:    &jobs.Deliverer{Deliveries: a.DB, Endpoints: a.DB, Client: jobs.NewDeliveryClient(a.Egress()), Keys: a.DB, Issuer: cfg.PublicURL},
 		SetupLinks: &jobs.SetupLinks{Store: a.DB, Service: a.Service},
 	}
 	return nil
@@ -226,6 +226,7 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
 		Egress: a.Egress(),
 		Runs: a.DB,
+		WebhookKeys: a.DB, Portals: a.DB, PublicURL: a.Config.PublicURL,
 	})
 	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
 	target := func(kind paysync.ProviderKind) string {

@@ -18,6 +18,7 @@
 //	GET|PUT|POST|DELETE /_faults                     the fault plan (fault.Settings as JSON)
 //	POST   /_sandbox/customers/{id}/payment_methods  vault a card, answers {"token": ...}
 //	DELETE /_sandbox/customers/{id}/payment_methods  remove every payment method
+//	GET|POST /_sandbox/vault/{id}                    a form that vaults a card (vault.go)
 //
 // After SendWebhooks, the emulator also POSTs signed webhook notifications
 // as Braintree does: payment_method_revoked_by_customer for each payment
@@ -131,6 +132,8 @@ func New() *Emulator {
 	mux.Handle("/_faults", e.Faults.Handler())
 	mux.HandleFunc("POST /_sandbox/customers/{id}/payment_methods", e.sandboxAttach)
 	mux.HandleFunc("DELETE /_sandbox/customers/{id}/payment_methods", e.sandboxRevoke)
+	mux.HandleFunc("GET /_sandbox/vault/{id}", e.vaultForm)
+	mux.HandleFunc("POST /_sandbox/vault/{id}", e.vaultSubmit)
 	e.handler = mux
 	return e
 }
