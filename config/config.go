@@ -49,6 +49,8 @@ var Vars = []Var{
 	{"PAYSYNC_RECONCILE_AFTER", "1m", "how long work is pending before it is re-enqueued"},
 	{"PAYSYNC_REFRESH_INTERVAL", "1h", "re-check of customers without a payment method"},
 	{"PAYSYNC_WEBHOOK_MAX_RETRY", "8", "attempts at a client webhook endpoint"},
+	{"PAYSYNC_WEBHOOK_ALLOW_HTTP", "false (true in sandbox mode)", "allow plain http client webhook URLs"},
+	{"PAYSYNC_WEBHOOK_ALLOW_PRIVATE", "false", "allow client webhook URLs on private, loopback and link-local addresses"},
 	{"PAYSYNC_SHUTDOWN_TIMEOUT", "30s", "graceful stop"},
 }
 

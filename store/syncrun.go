@@ -288,7 +288,7 @@ func (db *DB) settle(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun) error 
 }
 
 // settleWith runs query, which lists a run's in-flight items as (key,
-// outcome) with '' for still in flight, stores the outcomes in table and
+// outcome) with ” for still in flight, stores the outcomes in table and
 // counts them on r.
 func (db *DB) settleWith(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, query, table, key string) error {
 	rows, err := tx.QueryContext(ctx, query, r.ID)

@@ -224,8 +224,8 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 		Service: a.Service, Store: a.DB, Logger: a.Logger, Ready: a.Ready,
 		Monitoring: monitoring, MonitoringOrganization: config.DefaultOrganization,
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
-		Egress: a.Egress(),
-		Runs: a.DB,
+		Egress:      a.Egress(),
+		Runs:        a.DB,
 		WebhookKeys: a.DB, Portals: a.DB, PublicURL: a.Config.PublicURL,
 	})
 	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
