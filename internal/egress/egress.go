@@ -57,7 +57,10 @@ func (r *Refusal) Is(target error) bool { return target == ErrRefused }
 
 // CheckURL refuses a URL the policy does not allow: a scheme other than
 // https (or http when allowed), no host, or a host that resolves to an
-// address not allowed (every address it resolves to must be allowed).
+// address not allowed (every address it resolves to must be allowed). A
+// name that does not resolve (yet) passes, as Lago takes any URL: there is
+// nothing to connect to, and each delivery's dial checks what it resolves
+// to then.
 func (p Policy) CheckURL(ctx context.Context, raw string) error {
 	u, err := url.Parse(raw)
 	if err != nil || u.Host == "" || u.Hostname() == "" || u.User != nil {
@@ -73,6 +76,10 @@ func (p Policy) CheckURL(ctx context.Context, raw string) error {
 		return &Refusal{Reason: "scheme_not_allowed", Detail: "the scheme must be https"}
 	}
 	_, err = p.resolve(ctx, u.Hostname())
+	var r *Refusal
+	if errors.As(err, &r) && r.Reason == "host_not_resolved" {
+		return nil
+	}
 	return err
 }
 

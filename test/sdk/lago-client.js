@@ -99,7 +99,8 @@ async function main() {
     const { data } = await lago.webhooks.fetchPublicKey();
     const pem = Buffer.from(data, 'base64').toString('utf8');
     assert.match(pem, /^-----BEGIN PUBLIC KEY-----/);
-    console.log(`PUBLIC_KEY ${data}`);
+    // Lago breaks the base64 into lines; one line for the Go test to read.
+    console.log(`PUBLIC_KEY ${data.replace(/\s+/g, '')}`);
   });
   await step('fetchJsonPublicKey', async () => {
     const { data } = await lago.webhooks.fetchJsonPublicKey();
