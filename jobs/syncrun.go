@@ -12,10 +12,6 @@ import (
 	"github.com/paysync/paysync"
 )
 
-// QueueBulk is the queue of sync runs' tasks: workers take it last, so
-// that a run over every customer never delays the customer created now.
-const QueueBulk = "bulk"
-
 // RunDriver walks the running sync runs: each pass settles the items that
 // finished and starts the next ones, keeping at most Window items of a run
 // in flight, so that memory and Redis use stay flat however large the run.
@@ -115,9 +111,9 @@ func (d *RunDriver) enqueue(ctx context.Context, items []paysync.RunItem, again 
 		var err error
 		switch {
 		case it.Refresh:
-			err = d.Queue.enqueue(ctx, NewRefreshTask(it.ID, d.Queue.Options), asynq.Queue(QueueBulk))
+			err = d.Queue.enqueue(ctx, NewRefreshTask(it.ID, d.Queue.Options), asynq.Queue(d.Queue.Options.BulkQueue()))
 		case again:
-			_, err = d.Queue.ensure(ctx, it.LinkRef, QueueBulk)
+			_, err = d.Queue.ensure(ctx, it.LinkRef, d.Queue.Options.BulkQueue())
 		default:
 			err = d.Queue.EnqueueBulkSync(ctx, it.LinkRef)
 		}
@@ -129,13 +125,13 @@ func (d *RunDriver) enqueue(ctx context.Context, items []paysync.RunItem, again 
 }
 
 // EnqueueBulkSync queues one link generation of a sync run on the bulk
-// queue; a task that already exists for it, in any queue, is left as it is.
+// queue; a task that already exists for it there is left as it is.
 func (q *Queue) EnqueueBulkSync(ctx context.Context, ref paysync.LinkRef) error {
 	t, err := NewSyncTask(ref, q.Options)
 	if err != nil {
 		return err
 	}
-	_, err = q.Client.EnqueueContext(ctx, t, asynq.Queue(QueueBulk))
+	_, err = q.Client.EnqueueContext(ctx, t, asynq.Queue(q.Options.BulkQueue()))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
