@@ -84,3 +84,44 @@ func TestReconcilerDrainsEveryPendingLink(t *testing.T) {
 		t.Fatalf("two reconcilers: %d enqueues reported, %d tasks queued, for %d links", total, got, links)
 	}
 }
+
+// The bulk window is per connection, all runs together: a second run on
+// the same connection waits for room, a run on another connection does not.
+func TestBulkWindowIsPerConnection(t *testing.T) {
+	r := newRig(t, testenv.PostgresURL(t))
+	ctx := context.Background()
+	for i := range 12 {
+		r.create(t, fmt.Sprintf("bare-%d", i), nil)
+	}
+	start := func(code string) *paysync.SyncRun {
+		t.Helper()
+		run := &paysync.SyncRun{OrganizationID: r.org, Mode: paysync.RunLinkMissing,
+			Filter: paysync.SyncRunFilter{Provider: paysync.Stripe, ConnectionCode: code}}
+		if err := r.db.AddSyncRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		return run
+	}
+	first, second, other := start("stripe"), start("stripe"), start("other")
+	d := &RunDriver{Runs: r.db, Queue: r.queue, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Window: 4, RequeueEvery: time.Hour}
+	for range 2 {
+		if err := d.Pass(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inFlight := func(run *paysync.SyncRun) int {
+		t.Helper()
+		got, err := r.db.SyncRun(ctx, r.org, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got.InFlight
+	}
+	if a, b, c := inFlight(first), inFlight(second), inFlight(other); a != 4 || b != 0 || c != 4 {
+		t.Fatalf("in flight: first run %d, second run on the same connection %d, run on another connection %d; want 4, 0, 4", a, b, c)
+	}
+	info, err := r.queue.Inspector.GetQueueInfo(r.queue.Options.BulkQueue())
+	if err != nil || info.Pending != 8 {
+		t.Fatalf("bulk queue: %+v, %v; want 8 tasks", info, err)
+	}
+}
