@@ -205,7 +205,7 @@ func Load(getenv func(string) string) (*Config, error) {
 	c.LiveShare = 0.2
 	if v := getenv("PAYSYNC_LIVE_SHARE"); v != "" {
 		f, err := strconv.ParseFloat(v, 64)
-		if err != nil || f < 0 || f >= 1 {
+		if err != nil || !(f >= 0 && f < 1) { // NaN too
 			return nil, fmt.Errorf("config: PAYSYNC_LIVE_SHARE: %q is not a share from 0 to below 1, such as 0.2", v)
 		}
 		c.LiveShare = f
