@@ -225,7 +225,7 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 		Monitoring: monitoring, MonitoringOrganization: config.DefaultOrganization,
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
 		Egress: a.Egress(),
-		Runs: a.DB,
+		Runs:   a.DB,
 	})
 	client := &http.Client{Transport: providers.HandlerTransport{Handler: h}, Timeout: 10 * time.Second}
 	target := func(kind paysync.ProviderKind) string {
