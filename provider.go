@@ -167,3 +167,13 @@ type Connections interface {
 	// code ENOTFOUND when there is no such connection.
 	Provider(orgID string, kind ProviderKind, code string) (Provider, error)
 }
+
+type bulkKey struct{}
+
+// WithBulk marks the provider calls made under ctx as bulk work (a sync
+// run's): a connection's rate limiter keeps a share of its budget free of
+// them for live work.
+func WithBulk(ctx context.Context) context.Context { return context.WithValue(ctx, bulkKey{}, true) }
+
+// IsBulk reports whether ctx was marked by WithBulk.
+func IsBulk(ctx context.Context) bool { b, _ := ctx.Value(bulkKey{}).(bool); return b }

@@ -29,8 +29,10 @@ type Store interface {
 	// still at ref's generation and a synced link is not downgraded. It
 	// reports whether the row was updated.
 	RecordSync(ctx context.Context, ref LinkRef, r SyncResult) (bool, error)
-	// PendingLinks lists links pending since before the given time.
-	PendingLinks(ctx context.Context, before time.Time, limit int) ([]LinkRef, error)
+	// PendingLinks lists up to limit links pending since before the given
+	// time, oldest first, after the cursor, and returns the cursor of the
+	// last one listed (after itself when none is).
+	PendingLinks(ctx context.Context, before time.Time, after PendingCursor, limit int) ([]LinkRef, PendingCursor, error)
 
 	// EnsureOrganization returns the organization with name, creating it.
 	EnsureOrganization(ctx context.Context, name string) (*Organization, error)
@@ -122,4 +124,12 @@ type SyncResult struct {
 	// Notify, when set, is a client webhook type recorded as a
 	// Notification in the same transaction, if the result is applied.
 	Notify string
+}
+
+// PendingCursor is a place in the listing of pending links: the
+// pending_since and id of the last link listed; the zero cursor is the start.
+// Paging by it moves on even while the links listed stay pending.
+type PendingCursor struct {
+	Since time.Time
+	ID    string
 }

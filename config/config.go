@@ -36,11 +36,12 @@ var Vars = []Var{
 	{"PAYSYNC_PUBLIC_URL", "http://localhost:<port>", "where browsers and providers reach paysync"},
 	{"PAYSYNC_API_KEY", "generated once", "a key of the organization default"},
 	{"PAYSYNC_CONFIG", "", "YAML file: organizations, keys, provider connections"},
-	{"PAYSYNC_QUEUE", "paysync", "asynq queue name"},
+	{"PAYSYNC_QUEUE", "paysync", "asynq queue names: <name>:critical, <name>, <name>:bulk"},
 	{"PAYSYNC_LOG_FORMAT", "text", "text or json"},
 	{"PAYSYNC_INLINE_TIMEOUT", "10s", "bound on a sync: true request's provider work"},
 	{"PAYSYNC_CONCURRENCY", "20", "jobs one worker runs at once"},
-	{"PAYSYNC_BULK_WINDOW", "16", "tasks of one sync run queued or running at once"},
+	{"PAYSYNC_BULK_WINDOW", "16", "sync runs' tasks of one connection queued or running at once"},
+	{"PAYSYNC_LIVE_SHARE", "0.2", "share of a connection's rate_limit sync runs leave to live work"},
 	{"PAYSYNC_POLL_INTERVAL", "20ms", "how often an idle worker looks for tasks"},
 	{"PAYSYNC_MAX_RETRY", "20", "retries of a retryable sync"},
 	{"PAYSYNC_RETRY_BASE", "1s", "first retry delay"},
@@ -65,7 +66,8 @@ type Config struct {
 	RedisClusterAddrs []string
 	// APIKey is PAYSYNC_API_KEY: a key for the default organization.
 	APIKey string
-	// Queue is the asynq queue name, so that several deployments can share one Redis.
+	// Queue names the asynq queues (<name>:critical, <name>, <name>:bulk),
+	// so that several deployments can share one Redis.
 	Queue string
 
 	Organizations []Organization
@@ -78,9 +80,13 @@ type Config struct {
 	ReconcileAfter    time.Duration
 	// Concurrency is the number of sync jobs one worker runs at once.
 	Concurrency int
-	// BulkWindow is how many tasks of one sync run are queued or running
-	// at once: with the default 16 of 20 slots, live work keeps a fifth.
+	// BulkWindow is how many sync runs' tasks of one connection are queued
+	// or running at once, all runs together: with the default 16 of 20
+	// slots, live work keeps a fifth.
 	BulkWindow int
+	// LiveShare is the share (0 to 1) of a connection's rate_limit that
+	// sync runs leave to live work.
+	LiveShare float64
 	// PollInterval is how often an idle worker looks for tasks.
 	PollInterval time.Duration
 	// MaxRetry is how many times a retryable sync is retried before it fails.
@@ -197,6 +203,14 @@ func Load(getenv func(string) string) (*Config, error) {
 			}
 			*i.dst = n
 		}
+	}
+	c.LiveShare = 0.2
+	if v := getenv("PAYSYNC_LIVE_SHARE"); v != "" {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil || !(f >= 0 && f < 1) { // NaN too
+			return nil, fmt.Errorf("config: PAYSYNC_LIVE_SHARE: %q is not a share from 0 to below 1, such as 0.2", v)
+		}
+		c.LiveShare = f
 	}
 	c.PublicURL = strings.TrimSuffix(envOr(getenv, "PAYSYNC_PUBLIC_URL", defaultPublicURL(c.Addr)), "/")
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

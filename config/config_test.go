@@ -26,6 +26,9 @@ func TestDefaults(t *testing.T) {
 	if c.HasConnections() {
 		t.Error("no file: no connections expected")
 	}
+	if c.BulkWindow != 16 || c.LiveShare != 0.2 {
+		t.Errorf("defaults: bulk window %d live share %v", c.BulkWindow, c.LiveShare)
+	}
 }
 
 func writeFile(t *testing.T, body string) string {
@@ -80,6 +83,8 @@ func TestBadConfigNamesTheField(t *testing.T) {
 	}{
 		{"duration", "", map[string]string{"PAYSYNC_INLINE_TIMEOUT": "soon"}, "PAYSYNC_INLINE_TIMEOUT"},
 		{"count", "", map[string]string{"PAYSYNC_CONCURRENCY": "0"}, "PAYSYNC_CONCURRENCY"},
+		{"live share", "", map[string]string{"PAYSYNC_LIVE_SHARE": "1"}, "PAYSYNC_LIVE_SHARE"},
+		{"live share nan", "", map[string]string{"PAYSYNC_LIVE_SHARE": "NaN"}, "PAYSYNC_LIVE_SHARE"},
 		{"log format", "", map[string]string{"PAYSYNC_LOG_FORMAT": "xml"}, "PAYSYNC_LOG_FORMAT"},
 		{"redis url", "", map[string]string{"REDIS_URL": "localhost"}, "REDIS_URL"},
 		{"provider", "organizations: [{name: a, connections: [{provider: paypal}]}]", nil, "organizations[0].connections[0].provider"},

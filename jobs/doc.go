@@ -1,6 +1,8 @@
 // Package jobs runs paysync's background work on asynq. Every task's
 // payload holds ids only: nothing personal or secret ever reaches Redis.
-// All tasks go to the one queue Options.Queue names ("default").
+// Tasks go to three queues Options names: live syncs to the critical
+// queue, the other live work to the default queue, sync runs' work to the
+// bulk queue (see NewWorker for how workers share out their slots).
 //
 //   - customer:sync (TypeSync, sync.go): creates or links a customer at its
 //     provider and stores the outcome; payload the link's id and generation

@@ -69,7 +69,11 @@ func newRig(t *testing.T, dsn string) *rig {
 	client, insp := asynq.NewClient(opt), asynq.NewInspector(opt)
 	t.Cleanup(func() { client.Close(); insp.Close() })
 	q := &Queue{Client: client, Inspector: insp, Options: Options{Queue: testenv.RandomName("jobs"), MaxRetry: 3, RetryBase: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond}}
-	t.Cleanup(func() { _ = insp.DeleteQueue(q.Options.Queue, true) })
+	t.Cleanup(func() {
+		for _, name := range q.Options.Queues() {
+			_ = insp.DeleteQueue(name, true)
+		}
+	})
 	syncer := &Syncer{Store: db, Connections: reg}
 	return &rig{db: db, emu: emu, org: org.ID, syncer: syncer, queue: q, opt: opt, service: &paysync.Service{
 		Store: db, Connections: reg, Queue: q, Syncer: syncer, InlineTimeout: 5 * time.Second,
@@ -183,7 +187,7 @@ func TestWorkerRetriesAndArchives(t *testing.T) {
 	if l.LastError == nil || l.LastError.Code != paysync.CodeCustomerNotFound || l.Attempts != 1 {
 		t.Errorf("permanent failure: %+v / %+v", l, l.LastError)
 	}
-	info, err := r.queue.Inspector.GetTaskInfo(r.queue.Options.Queue, c.Link.Ref().TaskID())
+	info, err := r.queue.Inspector.GetTaskInfo(r.queue.Options.CriticalQueue(), c.Link.Ref().TaskID())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +214,7 @@ func TestReconcilerRecoversPendingLinks(t *testing.T) {
 	ctx := context.Background()
 	c := r.create(t, "lost", syncWith(paysync.Stripe))
 	ref := c.Link.Ref()
-	if err := r.queue.Inspector.DeleteTask(r.queue.Options.Queue, ref.TaskID()); err != nil {
+	if err := r.queue.Inspector.DeleteTask(r.queue.Options.CriticalQueue(), ref.TaskID()); err != nil {
 		t.Fatal(err)
 	}
 	rec := &Reconciler{Store: r.db, Queue: r.queue, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
@@ -221,13 +225,13 @@ func TestReconcilerRecoversPendingLinks(t *testing.T) {
 	if n, _ := rec.Pass(ctx, time.Now().Add(time.Second)); n != 0 {
 		t.Errorf("a second pass re-enqueued %d: the live task must be left alone", n)
 	}
-	if err := r.queue.Inspector.ArchiveTask(r.queue.Options.Queue, ref.TaskID()); err != nil {
+	if err := r.queue.Inspector.ArchiveTask(r.queue.Options.CriticalQueue(), ref.TaskID()); err != nil {
 		t.Fatal(err)
 	}
 	if n, err := rec.Pass(ctx, time.Now().Add(time.Second)); err != nil || n != 1 {
 		t.Fatalf("archived task: pass %d, %v", n, err)
 	}
-	info, err := r.queue.Inspector.GetTaskInfo(r.queue.Options.Queue, ref.TaskID())
+	info, err := r.queue.Inspector.GetTaskInfo(r.queue.Options.CriticalQueue(), ref.TaskID())
 	if err != nil || info.State != asynq.TaskStatePending {
 		t.Fatalf("task after reconcile: %+v, %v", info, err)
 	}
@@ -284,7 +288,7 @@ func TestNotificationSurvivesACrash(t *testing.T) {
 	if !strings.Contains(string(ds[0].Body), `"webhook_type":"customer.payment_provider_created"`) || !strings.Contains(string(ds[0].Body), `"external_id":"crash"`) {
 		t.Errorf("body %s", ds[0].Body)
 	}
-	if _, err := r.queue.Inspector.GetTaskInfo(r.queue.Options.Queue, TypeDeliver+":"+ds[0].ID); err != nil {
+	if _, err := r.queue.Inspector.GetTaskInfo(r.queue.Options.DefaultQueue(), TypeDeliver+":"+ds[0].ID); err != nil {
 		t.Errorf("the delivery was not queued: %v", err)
 	}
 }

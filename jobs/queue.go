@@ -15,7 +15,9 @@ import (
 
 // Options shape how tasks are queued and retried.
 type Options struct {
-	// Queue is the asynq queue name ("default" when empty).
+	// Queue names the three queues (see CriticalQueue, DefaultQueue and
+	// BulkQueue), so that processes with different names never take each
+	// other's tasks on a shared Redis.
 	Queue string
 	// MaxRetry is how many times a retryable failure is retried.
 	MaxRetry int
@@ -26,11 +28,37 @@ type Options struct {
 	Retention time.Duration
 }
 
-func (o Options) queue() string {
+// CriticalQueue holds live syncs: new customers', resyncs asked through
+// the API, inline attempts continued in the background, and links the
+// reconciler finds pending. Workers take it first.
+func (o Options) CriticalQueue() string {
+	if o.Queue == "" {
+		return "critical"
+	}
+	return o.Queue + ":critical"
+}
+
+// DefaultQueue holds the rest of the live work: payment-method refreshes,
+// setup links, provider events and client webhook deliveries.
+func (o Options) DefaultQueue() string {
 	if o.Queue == "" {
 		return "default"
 	}
 	return o.Queue
+}
+
+// BulkQueue holds sync runs' tasks: workers take it last, so that a run
+// over every customer never delays the customer created now.
+func (o Options) BulkQueue() string {
+	if o.Queue == "" {
+		return "bulk"
+	}
+	return o.Queue + ":bulk"
+}
+
+// Queues lists the three queues, first taken first.
+func (o Options) Queues() []string {
+	return []string{o.CriticalQueue(), o.DefaultQueue(), o.BulkQueue()}
 }
 
 // RetryDelay honours a provider's Retry-After and otherwise backs off
@@ -82,7 +110,7 @@ func (q *Queue) EnqueueSync(ctx context.Context, ref paysync.LinkRef, delay time
 // completed while its link is still pending (a crash between the provider
 // call and the database write, or a manual intervention) is replaced.
 func (q *Queue) Ensure(ctx context.Context, ref paysync.LinkRef) (enqueued bool, err error) {
-	return q.ensure(ctx, ref, q.Options.queue())
+	return q.ensure(ctx, ref, q.Options.CriticalQueue())
 }
 
 // ensure is Ensure on the named queue (a TaskID is unique within its queue).
@@ -166,7 +194,7 @@ type idPayload struct {
 // a second one out while the first exists.
 func newIDTask(typ, id string, o Options, opts ...asynq.Option) *asynq.Task {
 	payload, _ := json.Marshal(idPayload{ID: id}) // a struct of one string always encodes
-	opts = append([]asynq.Option{asynq.TaskID(typ + ":" + id), asynq.Queue(o.queue()), asynq.Timeout(taskTimeout)}, opts...)
+	opts = append([]asynq.Option{asynq.TaskID(typ + ":" + id), asynq.Queue(o.DefaultQueue()), asynq.Timeout(taskTimeout)}, opts...)
 	return asynq.NewTask(typ, payload, opts...)
 }
 

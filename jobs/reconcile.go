@@ -35,8 +35,12 @@ type Reconciler struct {
 	// pending before a pass touches it.
 	Interval time.Duration
 	After    time.Duration
-	// Batch caps the links one pass looks at.
+	// Batch is how many links one read takes: a pass reads batch after
+	// batch while full ones come back, for at most half the Interval (10 s
+	// without one), and the next pass goes on where it stopped.
 	Batch int
+
+	cursor paysync.PendingCursor // where the last pass stopped short
 }
 
 // Run makes passes until ctx ends. The first pass runs at once and, when
@@ -118,20 +122,39 @@ func (r *Reconciler) batch() int {
 	return r.Batch
 }
 
+// pendingLinks ensures a task for every link pending since before, batch
+// after batch, until a short batch shows the end or the pass's time is up.
+// The same TaskIDs make it safe for reconcilers on several processes to
+// pass at once: a link gets one task whoever gets there first.
 func (r *Reconciler) pendingLinks(ctx context.Context, before time.Time) (int, error) {
-	refs, err := r.Store.PendingLinks(ctx, before, r.batch())
-	if err != nil {
-		return 0, err
+	budget := r.Interval / 2
+	if budget <= 0 {
+		budget = 10 * time.Second
 	}
+	deadline := time.Now().Add(budget)
 	n := 0
-	for _, ref := range refs {
-		enqueued, err := r.Queue.Ensure(ctx, ref)
+	for {
+		refs, next, err := r.Store.PendingLinks(ctx, before, r.cursor, r.batch())
 		if err != nil {
 			return n, err
 		}
-		if enqueued {
-			n++
+		for _, ref := range refs {
+			enqueued, err := r.Queue.Ensure(ctx, ref)
+			if err != nil {
+				return n, err
+			}
+			if enqueued {
+				n++
+			}
+		}
+		// A failure above leaves the cursor before the batch, to try again.
+		r.cursor = next
+		if len(refs) < r.batch() {
+			r.cursor = paysync.PendingCursor{} // the end: the next pass starts over
+			return n, nil
+		}
+		if time.Now().After(deadline) {
+			return n, nil
 		}
 	}
-	return n, nil
 }

@@ -14,14 +14,15 @@ import (
 // TypeSync is the task type of the customer sync job.
 const TypeSync = "customer:sync"
 
-// NewSyncTask builds the task for one link generation. Its payload holds
-// ids only: nothing personal or secret ever reaches Redis.
+// NewSyncTask builds the task for one link generation, on the critical
+// queue. Its payload holds ids only: nothing personal or secret ever
+// reaches Redis.
 func NewSyncTask(ref paysync.LinkRef, o Options) (*asynq.Task, error) {
 	payload, err := json.Marshal(ref)
 	if err != nil {
 		return nil, err
 	}
-	opts := []asynq.Option{asynq.TaskID(ref.TaskID()), asynq.Queue(o.queue()), asynq.MaxRetry(o.MaxRetry), asynq.Timeout(taskTimeout)}
+	opts := []asynq.Option{asynq.TaskID(ref.TaskID()), asynq.Queue(o.CriticalQueue()), asynq.MaxRetry(o.MaxRetry), asynq.Timeout(taskTimeout)}
 	if o.Retention > 0 {
 		opts = append(opts, asynq.Retention(o.Retention))
 	}

@@ -12,21 +12,21 @@ import (
 	"github.com/paysync/paysync"
 )
 
-// QueueBulk is the queue of sync runs' tasks: workers take it last, so
-// that a run over every customer never delays the customer created now.
-const QueueBulk = "bulk"
-
 // RunDriver walks the running sync runs: each pass settles the items that
-// finished and starts the next ones, keeping at most Window items of a run
-// in flight, so that memory and Redis use stay flat however large the run.
-// Every worker process may run one: the run's row lock serialises them.
+// finished and starts the next ones, keeping at most Window items in flight
+// per connection, all runs together, so that memory and Redis use stay
+// flat however large the runs, and one organization's runs cannot take
+// every worker slot. Every worker process may run one: the run's row lock
+// serialises them (two drivers' passes at the same moment may each read
+// the other's runs before it advanced them: the cap then holds per driver).
 type RunDriver struct {
 	Runs paysync.SyncRunStore
 	// Connections give import runs their provider's customer list.
 	Connections paysync.Connections
 	Queue       *Queue
 	Logger      *slog.Logger
-	// Window is how many items of one run are in flight at once.
+	// Window is how many items of the runs on one connection are in
+	// flight at once.
 	Window   int
 	Interval time.Duration
 	// RequeueEvery is how often a run's in-flight items are queued again
@@ -60,6 +60,10 @@ func (d *RunDriver) Pass(ctx context.Context) error {
 	if d.requeued == nil {
 		d.requeued = map[string]time.Time{}
 	}
+	inFlight := make(map[string]int, len(runs))
+	for _, r := range runs {
+		inFlight[r.ID] = r.InFlight
+	}
 	for _, r := range runs {
 		id := r.ID
 		if last, ok := d.requeued[id]; !ok || time.Since(last) >= d.RequeueEvery {
@@ -72,10 +76,18 @@ func (d *RunDriver) Pass(ctx context.Context) error {
 			}
 			d.requeued[id] = time.Now()
 		}
-		run, items, err := d.advance(ctx, r)
+		// The oldest runs take the room first.
+		window := max(d.Window, 1)
+		for _, o := range runs {
+			if o.ID != r.ID && shareConnection(o, r) {
+				window -= inFlight[o.ID]
+			}
+		}
+		run, items, err := d.advance(ctx, r, window)
 		if err != nil {
 			return err
 		}
+		inFlight[r.ID] = run.InFlight
 		// A failed enqueue leaves the items in flight: their links are
 		// pending, which the reconciler re-enqueues, and the next start of
 		// a driver queues them again.
@@ -91,9 +103,18 @@ func (d *RunDriver) Pass(ctx context.Context) error {
 	return nil
 }
 
-// advance moves one run on: an import reads its provider's next page.
-func (d *RunDriver) advance(ctx context.Context, r *paysync.SyncRun) (*paysync.SyncRun, []paysync.RunItem, error) {
-	window := max(d.Window, 1)
+// shareConnection reports whether two runs may have items on the same
+// connection. A run whose filter names no provider or no connection code
+// may reach any of its organization's connections: it counts against each.
+func shareConnection(a, b *paysync.SyncRun) bool {
+	match := func(x, y string) bool { return x == "" || y == "" || x == y }
+	return a.OrganizationID == b.OrganizationID && match(string(a.Filter.Provider), string(b.Filter.Provider)) &&
+		match(a.Filter.ConnectionCode, b.Filter.ConnectionCode)
+}
+
+// advance moves one run on, keeping at most window of its items in flight
+// (none start at 0 or less): an import reads its provider's next page.
+func (d *RunDriver) advance(ctx context.Context, r *paysync.SyncRun, window int) (*paysync.SyncRun, []paysync.RunItem, error) {
 	if r.Mode != paysync.RunImport {
 		return d.Runs.AdvanceSyncRun(ctx, r.ID, window)
 	}
@@ -115,9 +136,9 @@ func (d *RunDriver) enqueue(ctx context.Context, items []paysync.RunItem, again 
 		var err error
 		switch {
 		case it.Refresh:
-			err = d.Queue.enqueue(ctx, NewRefreshTask(it.ID, d.Queue.Options), asynq.Queue(QueueBulk))
+			err = d.Queue.enqueue(ctx, NewRefreshTask(it.ID, d.Queue.Options), asynq.Queue(d.Queue.Options.BulkQueue()))
 		case again:
-			_, err = d.Queue.ensure(ctx, it.LinkRef, QueueBulk)
+			_, err = d.Queue.ensure(ctx, it.LinkRef, d.Queue.Options.BulkQueue())
 		default:
 			err = d.Queue.EnqueueBulkSync(ctx, it.LinkRef)
 		}
@@ -129,13 +150,13 @@ func (d *RunDriver) enqueue(ctx context.Context, items []paysync.RunItem, again 
 }
 
 // EnqueueBulkSync queues one link generation of a sync run on the bulk
-// queue; a task that already exists for it, in any queue, is left as it is.
+// queue; a task that already exists for it there is left as it is.
 func (q *Queue) EnqueueBulkSync(ctx context.Context, ref paysync.LinkRef) error {
 	t, err := NewSyncTask(ref, q.Options)
 	if err != nil {
 		return err
 	}
-	_, err = q.Client.EnqueueContext(ctx, t, asynq.Queue(QueueBulk))
+	_, err = q.Client.EnqueueContext(ctx, t, asynq.Queue(q.Options.BulkQueue()))
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}

@@ -33,8 +33,12 @@ type Handlers struct {
 func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions, h Handlers, log *slog.Logger) (*asynq.Server, *asynq.ServeMux) {
 	srv := asynq.NewServer(redis, asynq.Config{
 		Concurrency: o.Concurrency,
-		// Weighted: sync runs' bulk tasks run when live work leaves room.
-		Queues:                   map[string]int{o.queue(): 9, QueueBulk: 1},
+		// Weighted rather than strict: a free slot takes live syncs first
+		// six times in seven against bulk work, and bulk work still moves
+		// while live work is queued all the time (a provider outage keeps
+		// thousands of live retries falling due, which strict priority
+		// would let starve every sync run).
+		Queues:                   map[string]int{o.CriticalQueue(): 6, o.DefaultQueue(): 3, o.BulkQueue(): 1},
 		TaskCheckInterval:        o.PollInterval,
 		DelayedTaskCheckInterval: min(time.Second, max(o.PollInterval, 100*time.Millisecond)),
 		RetryDelayFunc:           o.RetryDelay,
@@ -45,7 +49,7 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions, h Handlers, log *slog.
 		ErrorHandler: asynq.ErrorHandlerFunc(func(context.Context, *asynq.Task, error) {}),
 	})
 	mux := asynq.NewServeMux()
-	mux.Use(LogTasks(log))
+	mux.Use(LogTasks(log), markBulk(o.BulkQueue()))
 	if h.Sync != nil {
 		mux.Handle(TypeSync, h.Sync)
 	}
@@ -84,6 +88,19 @@ func LogTasks(log *slog.Logger) asynq.MiddlewareFunc {
 			}
 			log.Debug("task done", attrs...)
 			return nil
+		})
+	}
+}
+
+// markBulk tells the provider calls of the bulk queue's tasks that they
+// are bulk work, which the connection's rate limiter holds to its share.
+func markBulk(queue string) asynq.MiddlewareFunc {
+	return func(next asynq.Handler) asynq.Handler {
+		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+			if q, _ := asynq.GetQueueName(ctx); q == queue {
+				ctx = paysync.WithBulk(ctx)
+			}
+			return next.ProcessTask(ctx, t)
 		})
 	}
 }

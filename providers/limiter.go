@@ -36,6 +36,10 @@ type limiter struct {
 	limit redis_rate.Limit
 	key   string // names the connection, never its credentials
 
+	// bulk, when set, is the pace bulk work (paysync.IsBulk) keeps on top
+	// of the connection's: the rest of the budget stays for live work.
+	bulk *limiter
+
 	// maxWait bounds one request's wait below the client's own timeout,
 	// which would otherwise end it with an error that no longer says "not sent".
 	maxWait time.Duration
@@ -44,19 +48,29 @@ type limiter struct {
 	pausedUntil time.Time // this process's own copy of the last pause
 }
 
-func newLimiter(c paysync.Connection, rdb redis.UniversalClient) *limiter {
-	l := &limiter{local: rate.NewLimiter(rate.Limit(c.RateLimit), max(1, int(c.RateLimit))), maxWait: timeoutOf(c) * 9 / 10}
+// newLimiter paces c at its rate_limit; liveShare (0 to 1) is the part of
+// it bulk work may not use.
+func newLimiter(c paysync.Connection, rdb redis.UniversalClient, liveShare float64) *limiter {
+	key := fmt.Sprintf("paysync:ratelimit:%s:%s:%s", c.OrganizationID, c.Provider, c.Code)
+	l := newPace(c.RateLimit, timeoutOf(c), rdb, key)
+	if liveShare > 0 && liveShare < 1 {
+		l.bulk = newPace(c.RateLimit*(1-liveShare), timeoutOf(c), rdb, key+":bulk")
+	}
+	return l
+}
+
+func newPace(perSecond float64, timeout time.Duration, rdb redis.UniversalClient, key string) *limiter {
+	l := &limiter{local: rate.NewLimiter(rate.Limit(perSecond), max(1, int(perSecond))), maxWait: timeout * 9 / 10}
 	if rdb == nil {
 		return l
 	}
-	l.redis, l.gcra = rdb, redis_rate.NewLimiter(rdb)
-	// One request per 1/rate_limit; the burst is a tenth of a second of
+	l.redis, l.gcra, l.key = rdb, redis_rate.NewLimiter(rdb), key
+	// One request per 1/rate; the burst is a tenth of a second of
 	// traffic, so that the provider's own bucket (which sees our requests
 	// with network jitter) never runs dry, while a request that claims its
 	// slot a little late does not lose it.
-	l.limit = redis_rate.Limit{Rate: 1, Period: time.Duration(float64(time.Second) / c.RateLimit),
-		Burst: max(1, int(math.Ceil(c.RateLimit/10)))}
-	l.key = fmt.Sprintf("paysync:ratelimit:%s:%s:%s", c.OrganizationID, c.Provider, c.Code)
+	l.limit = redis_rate.Limit{Rate: 1, Period: time.Duration(float64(time.Second) / perSecond),
+		Burst: max(1, int(math.Ceil(perSecond/10)))}
 	return l
 }
 
@@ -85,10 +99,20 @@ local t = redis.call("TIME")
 return tonumber(v) - (t[1] * 1000 + math.floor(t[2] / 1000))`)
 )
 
-// Wait blocks until the connection may send one request. Its error wraps
-// ErrNotSent: a request that gave up waiting never reached the provider.
+// Wait blocks until the connection may send one request; bulk work waits
+// for its own pace first. Its error wraps ErrNotSent: a request that gave
+// up waiting never reached the provider.
 func (l *limiter) Wait(ctx context.Context) error {
 	deadline := time.Now().Add(l.maxWait)
+	if l.bulk != nil && paysync.IsBulk(ctx) {
+		if err := l.bulk.wait(ctx, deadline); err != nil {
+			return err
+		}
+	}
+	return l.wait(ctx, deadline)
+}
+
+func (l *limiter) wait(ctx context.Context, deadline time.Time) error {
 	for {
 		d := l.localPause()
 		if d <= 0 && l.redis != nil {

@@ -47,10 +47,16 @@ func redisServers(t *testing.T) map[string]func() redis.UniversalClient {
 // org, served by emu, with its own Redis client.
 func instance(t *testing.T, org string, rateLimit float64, emu *stripeemu.Emulator, rdb redis.UniversalClient) paysync.Provider {
 	t.Helper()
+	return instanceSharing(t, org, rateLimit, 0, emu, rdb)
+}
+
+// instanceSharing is instance with bulk work held to (1 - liveShare) of rateLimit.
+func instanceSharing(t *testing.T, org string, rateLimit, liveShare float64, emu *stripeemu.Emulator, rdb redis.UniversalClient) paysync.Provider {
+	t.Helper()
 	reg, err := providers.NewRegistry([]paysync.Connection{{OrganizationID: org, Provider: paysync.Stripe, Code: "s", RateLimit: rateLimit,
 		BaseURL: "http://stripe.test", Credentials: sandbox.Credentials(paysync.Stripe)}},
 		map[paysync.ProviderKind]providers.Factory{paysync.Stripe: func(c paysync.Connection, h *http.Client) (paysync.Provider, error) { return stripe.New(c, h) }},
-		providers.Options{InProcess: map[string]http.Handler{"http://stripe.test": emu}, Redis: rdb})
+		providers.Options{InProcess: map[string]http.Handler{"http://stripe.test": emu}, Redis: rdb, LiveShare: liveShare})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,6 +125,55 @@ func TestSharedRateLimitAcrossProcesses(t *testing.T) {
 			// under -race, slots are claimed late).
 			if least := limit * int(run/time.Second) / 2; n < least {
 				t.Errorf("%d requests in %s, want at least %d", n, run, least)
+			}
+			if got := emu.Faults.RateLimited(); got != 0 {
+				t.Errorf("%d answers were 429", got)
+			}
+		})
+	}
+}
+
+// Bulk work keeps to its part of the connection's rate, across processes,
+// and live work sent at the same time gets the share left to it.
+func TestBulkWorkLeavesTheLiveShare(t *testing.T) {
+	for name, newClient := range redisServers(t) {
+		t.Run(name, func(t *testing.T) {
+			const limit, share, run = 20, 0.5, 2 * time.Second
+			emu := stripeemu.New()
+			emu.Faults.Set(fault.Settings{RateCap: limit})
+			org := testenv.RandomName("org_")
+			a, b := instanceSharing(t, org, limit, share, emu, newClient()), instanceSharing(t, org, limit, share, emu, newClient())
+			ctx, cancel := context.WithTimeout(context.Background(), run)
+			defer cancel()
+			var wg sync.WaitGroup
+			var mu sync.Mutex
+			sent := map[bool]int{}
+			for i, p := range []paysync.Provider{a, b, a, b, a, b, a, b} {
+				bulk := i < 6 // bulk work outnumbers live work
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					ctx := ctx
+					if bulk {
+						ctx = paysync.WithBulk(ctx)
+					}
+					for create(ctx, p) == nil {
+						mu.Lock()
+						sent[bulk]++
+						mu.Unlock()
+					}
+				}()
+			}
+			wg.Wait()
+			secs := int(run / time.Second)
+			// The bulk pace: (1 - share) of the limit and its own burst.
+			if most := int(limit*(1-share))*secs + 2; sent[true] > most {
+				t.Errorf("bulk work sent %d requests in %s, want at most %d", sent[true], run, most)
+			}
+			// Live work is not crowded out (loose: slots are claimed late
+			// on a loaded machine).
+			if least := int(limit*share) * secs / 2; sent[false] < least {
+				t.Errorf("live work sent %d requests in %s, want at least %d (bulk sent %d)", sent[false], run, least, sent[true])
 			}
 			if got := emu.Faults.RateLimited(); got != 0 {
 				t.Errorf("%d answers were 429", got)

@@ -52,6 +52,9 @@ type Options struct {
 	// its 429s ask for) between every process using the same Redis;
 	// without it each process keeps its own.
 	Redis redis.UniversalClient
+	// LiveShare (0 to 1) is the share of each connection's rate_limit
+	// that bulk work (paysync.WithBulk) leaves to live work.
+	LiveShare float64
 }
 
 // NewRegistry builds an adapter for every connection. A connection whose
@@ -79,7 +82,7 @@ func NewRegistry(conns []paysync.Connection, factories map[paysync.ProviderKind]
 			transport = HandlerTransport{Handler: h}
 		}
 		if c.RateLimit > 0 {
-			transport = &rateLimited{limiter: newLimiter(c, opt.Redis), next: transport}
+			transport = &rateLimited{limiter: newLimiter(c, opt.Redis, opt.LiveShare), next: transport}
 		}
 		p, err := factory(c, &http.Client{Transport: transport, Timeout: timeoutOf(c)})
 		if err != nil {

@@ -351,7 +351,7 @@ func TestDeleteCustomer(t *testing.T) {
 		in := fullCustomer("org1", "ext-1")
 		in.Link.State, in.Link.PendingSince = paysync.SyncPending, time.Now().Add(-time.Hour)
 		c, _ := put(t, db, in)
-		if refs, err := db.PendingLinks(ctx, time.Now(), 10); err != nil || len(refs) != 1 {
+		if refs, _, err := db.PendingLinks(ctx, time.Now(), paysync.PendingCursor{}, 10); err != nil || len(refs) != 1 {
 			t.Fatalf("pending before delete: %v, %v", refs, err)
 		}
 		if err := db.DeleteCustomer(ctx, "org1", c.ID); err != nil {
@@ -361,7 +361,7 @@ func TestDeleteCustomer(t *testing.T) {
 		wantCode(t, err, paysync.ENOTFOUND)
 		_, err = db.LinkCustomer(ctx, c.Link.ID)
 		wantCode(t, err, paysync.ENOTFOUND)
-		if refs, err := db.PendingLinks(ctx, time.Now(), 10); err != nil || len(refs) != 0 {
+		if refs, _, err := db.PendingLinks(ctx, time.Now(), paysync.PendingCursor{}, 10); err != nil || len(refs) != 0 {
 			t.Fatalf("the link outlived its customer: %v, %v", refs, err)
 		}
 		ok, err := db.RecordSync(ctx, c.Link.Ref(), paysync.SyncResult{State: paysync.SyncSynced})

@@ -66,31 +66,36 @@ var lastErrorField = func() field[link] {
 }()
 
 // PendingLinks implements paysync.Store: links pending since before
-// `before`, oldest first; a limit of 0 or less means 100. A link whose
-// generation a live sync run started is the run driver's to re-queue, on
-// the bulk queue: the reconciler would move bulk work ahead of live work.
-func (db *DB) PendingLinks(ctx context.Context, before time.Time, limit int) ([]paysync.LinkRef, error) {
+// `before`, oldest first, after the cursor; a limit of 0 or less means
+// 100. A link whose generation a live sync run started is the run
+// driver's to re-queue, on the bulk queue: the reconciler would move bulk
+// work ahead of live work.
+func (db *DB) PendingLinks(ctx context.Context, before time.Time, after paysync.PendingCursor, limit int) ([]paysync.LinkRef, paysync.PendingCursor, error) {
 	if limit <= 0 {
 		limit = 100
 	}
-	rows, err := db.ro.QueryContext(ctx, `SELECT id, generation FROM provider_links
-		WHERE state = 'pending' AND pending_since < $1 AND NOT EXISTS (SELECT 1 FROM sync_run_items i
+	// The zero cursor's time is before every pending_since.
+	rows, err := db.ro.QueryContext(ctx, `SELECT id, generation, pending_since FROM provider_links
+		WHERE state = 'pending' AND pending_since < $1
+			AND (pending_since > $2 OR (pending_since = $2 AND id > $3))
+			AND NOT EXISTS (SELECT 1 FROM sync_run_items i
 			JOIN sync_runs r ON r.id = i.run_id AND r.state IN ('running', 'paused')
 			WHERE i.link_id = provider_links.id AND i.generation = provider_links.generation AND i.outcome = '')
-		ORDER BY pending_since, id LIMIT $2`, normTime(before), limit)
+		ORDER BY pending_since, id LIMIT $4`, normTime(before), normTime(after.Since), after.ID, limit)
 	if err != nil {
-		return nil, err
+		return nil, after, err
 	}
 	defer rows.Close()
 	var refs []paysync.LinkRef
 	for rows.Next() {
 		var ref paysync.LinkRef
-		if err := rows.Scan(&ref.ID, &ref.Generation); err != nil {
-			return nil, err
+		if err := rows.Scan(&ref.ID, &ref.Generation, timeDest{&after.Since}); err != nil {
+			return nil, after, err
 		}
+		after.ID = ref.ID
 		refs = append(refs, ref)
 	}
-	return refs, rows.Err()
+	return refs, after, rows.Err()
 }
 
 // CustomerByProviderID implements paysync.PaymentMethodStore. Should several

@@ -128,7 +128,7 @@ func TestPendingLinks(t *testing.T) {
 			Link: &paysync.ProviderLink{Provider: paysync.Stripe, State: paysync.SyncNone}})
 		put(t, db, &paysync.Customer{OrganizationID: "org1", ExternalID: "ext-nolink"})
 
-		refs, err := db.PendingLinks(ctx, t0.Add(5*time.Minute), 10)
+		refs, _, err := db.PendingLinks(ctx, t0.Add(5*time.Minute), paysync.PendingCursor{}, 10)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -136,12 +136,26 @@ func TestPendingLinks(t *testing.T) {
 		if !reflect.DeepEqual(refs, want) {
 			t.Fatalf("pending links %v, want %v", refs, want)
 		}
-		refs, err = db.PendingLinks(ctx, t0.Add(5*time.Minute), 2)
+		refs, cursor, err := db.PendingLinks(ctx, t0.Add(5*time.Minute), paysync.PendingCursor{}, 2)
 		if err != nil || !reflect.DeepEqual(refs, want[:2]) {
 			t.Fatalf("limit 2: %v, %v; want %v", refs, err, want[:2])
 		}
+		// The cursor moves on although the links listed are still pending;
+		// links pending since the same instant are told apart by id.
+		tie := pendingCustomer(t, db, "ext-tie", t0.Add(time.Minute))
+		rest := []paysync.LinkRef{c2.Link.Ref()}
+		if tie.Link.ID > c1.Link.ID {
+			rest = []paysync.LinkRef{tie.Link.Ref(), c2.Link.Ref()}
+		}
+		refs, cursor, err = db.PendingLinks(ctx, t0.Add(5*time.Minute), cursor, 10)
+		if err != nil || !reflect.DeepEqual(refs, rest) {
+			t.Fatalf("after the cursor: %v, %v; want %v", refs, err, rest)
+		}
+		if refs, end, err := db.PendingLinks(ctx, t0.Add(5*time.Minute), cursor, 10); err != nil || len(refs) != 0 || end != cursor {
+			t.Fatalf("after the last: %v, %+v, %v", refs, end, err)
+		}
 		// The bound is strict.
-		refs, err = db.PendingLinks(ctx, t0, 10)
+		refs, _, err = db.PendingLinks(ctx, t0, paysync.PendingCursor{}, 10)
 		if err != nil || len(refs) != 0 {
 			t.Fatalf("before t0: %v, %v", refs, err)
 		}

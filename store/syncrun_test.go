@@ -216,7 +216,7 @@ func TestSyncRunLinkMissingCreatesLinksAndPendingLinksLeavesThemToTheRun(t *test
 			!l.SyncWithProvider || l.Generation != 1 || l.ID != items[0].ID {
 			t.Fatalf("link: %+v", l)
 		}
-		refs, err := db.PendingLinks(ctx, time.Now().UTC().Add(time.Second), 100)
+		refs, _, err := db.PendingLinks(ctx, time.Now().UTC().Add(time.Second), paysync.PendingCursor{}, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,7 +228,7 @@ func TestSyncRunLinkMissingCreatesLinksAndPendingLinksLeavesThemToTheRun(t *test
 		if _, err := db.SetSyncRunState(ctx, org, run.ID, paysync.RunCancelled, paysync.RunRunning); err != nil {
 			t.Fatal(err)
 		}
-		refs, err = db.PendingLinks(ctx, time.Now().UTC().Add(time.Second), 100)
+		refs, _, err = db.PendingLinks(ctx, time.Now().UTC().Add(time.Second), paysync.PendingCursor{}, 100)
 		if err != nil || len(refs) != 1 || refs[0].ID != l.ID {
 			t.Fatalf("a cancelled run's links go back to the reconciler: %+v, %v", refs, err)
 		}

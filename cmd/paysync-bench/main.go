@@ -121,7 +121,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 
 	// (c) Worker syncs/s over the backlog (a) left, next to asynq's own
 	// no-op throughput on the same Redis with the same settings.
-	syncRate, err := b.drainRate(ctx, inspector, queue, phase, func(mux *asynq.ServeMux) { mux.Handle(jobs.TypeSync, a.Syncer) })
+	// Syncs wait in the critical queue of each base name.
+	critical := func(base string) string { return jobs.Options{Queue: base}.CriticalQueue() }
+	syncRate, err := b.drainRate(ctx, inspector, critical(queue), phase, func(mux *asynq.ServeMux) { mux.Handle(jobs.TypeSync, a.Syncer) })
 	if err != nil {
 		return err
 	}
@@ -129,7 +131,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err := b.fillNoop(ctx, noopQueue, int(syncRate*phase.Seconds()*1.5)+1000); err != nil {
 		return err
 	}
-	noopRate, err := b.drainRate(ctx, inspector, noopQueue, phase, func(mux *asynq.ServeMux) {
+	noopRate, err := b.drainRate(ctx, inspector, critical(noopQueue), phase, func(mux *asynq.ServeMux) {
 		mux.HandleFunc(jobs.TypeSync, func(context.Context, *asynq.Task) error { return nil })
 	})
 	if err != nil {
@@ -138,7 +140,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	b.print("worker_syncs_per_s", syncRate, "1/s")
 	b.print("asynq_noop_tasks_per_s", noopRate, "1/s")
 	b.print("worker_vs_noop_ratio", syncRate/noopRate, "x")
-	for _, q := range []string{queue, noopQueue} {
+	for _, q := range []string{critical(queue), critical(noopQueue)} {
 		_, _ = inspector.DeleteAllPendingTasks(q)
 	}
 

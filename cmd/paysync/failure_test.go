@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/paysync/paysync/internal/testenv"
+	"github.com/paysync/paysync/jobs"
 	"github.com/paysync/paysync/sandbox/stripeemu"
 )
 
@@ -44,9 +46,13 @@ func archivedTasks(t *testing.T, env map[string]string) []*asynq.TaskInfo {
 	}
 	insp := asynq.NewInspector(opt)
 	defer insp.Close()
-	tasks, err := insp.ListArchivedTasks(env["PAYSYNC_QUEUE"])
-	if err != nil {
-		t.Fatal(err)
+	var tasks []*asynq.TaskInfo
+	for _, queue := range (jobs.Options{Queue: env["PAYSYNC_QUEUE"]}).Queues() {
+		archived, err := insp.ListArchivedTasks(queue)
+		if err != nil && !errors.Is(err, asynq.ErrQueueNotFound) {
+			t.Fatal(err)
+		}
+		tasks = append(tasks, archived...)
 	}
 	return tasks
 }

@@ -137,7 +137,7 @@ func (a *App) build(ctx context.Context, stdout io.Writer) (err error) {
 	for kind, h := range a.Sandbox {
 		inProcess[a.sandboxURL(kind)] = h
 	}
-	if a.Registry, err = providers.NewRegistry(conns, factories, providers.Options{InProcess: inProcess, Redis: a.Redis}); err != nil {
+	if a.Registry, err = providers.NewRegistry(conns, factories, providers.Options{InProcess: inProcess, Redis: a.Redis, LiveShare: cfg.LiveShare}); err != nil {
 		return fmt.Errorf("PAYSYNC_CONFIG: %w", err)
 	}
 	jobOpts := jobs.Options{Queue: cfg.Queue, MaxRetry: cfg.MaxRetry, RetryBase: cfg.RetryBase, RetryMax: cfg.RetryMax, Retention: 24 * time.Hour}
