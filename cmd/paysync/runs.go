@@ -315,9 +315,10 @@ type runBar struct {
 func newRunBar(w io.Writer) *runBar {
 	return &runBar{bar: progressbar.NewOptions(-1, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
 		progressbar.OptionSetPredictTime(false), progressbar.OptionSetElapsedTime(false),
-		progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionSetWidth(30),
-		// No spinner goroutine: it would draw on after the summary of a
-		// cancelled run; the bar is redrawn at each poll instead.
+		progressbar.OptionSetWidth(30),
+		// No spinner goroutine (it would draw on after the summary of a
+		// cancelled run) and no throttle (it would drop the redraw after
+		// Set): the bar is redrawn at each poll.
 		progressbar.OptionSetSpinnerChangeInterval(0))}
 }
 
