@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,9 +19,15 @@ import (
 // runCLI runs a paysync command in-process as main does, against s.
 func runCLI(t *testing.T, s *server, args ...string) (stdout, stderr string, err error) {
 	t.Helper()
+	return runCLIWithin(t, s, 2*time.Minute, args...)
+}
+
+// runCLIWithin is runCLI whose context ends after d, as Ctrl-C would.
+func runCLIWithin(t *testing.T, s *server, d time.Duration, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	env := map[string]string{"PAYSYNC_URL": s.URL, "PAYSYNC_API_KEY": s.Key}
 	var out, errOut lockedBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), d)
 	defer cancel()
 	err = run(ctx, args, func(k string) string { return env[k] }, nil, &out, &errOut)
 	return out.String(), errOut.String(), err
@@ -192,6 +199,26 @@ func TestImportAndSyncRunCommands(t *testing.T) {
 		t.Errorf("sync-run summary after the bar %v:\n%s", got, out)
 	}
 
+	// On a real terminal (script(1) gives the binary a pseudo-terminal),
+	// --progress=auto draws the bar.
+	out = onTerminal(t, map[string]string{"PAYSYNC_URL": s.URL, "PAYSYNC_API_KEY": s.Key}, "sync-run", "--mode=resync", "--provider=stripe")
+	if !bar.MatchString(out) || !strings.Contains(out, "(5/5)") || progressLineRE.MatchString(out) {
+		t.Errorf("sync-run on a terminal:\n%q", out)
+	}
+	if got := summaryRow(t, strings.ReplaceAll(out, "\r\n", "\n"), "total"); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("sync-run summary on a terminal %v:\n%s", got, out)
+	}
+
+	// Ctrl-C stops the watching, not the run.
+	out, _, err = runCLIWithin(t, s, time.Second, "sync-run", "--mode=resync", "--provider=stripe", "--progress=bar")
+	m := regexp.MustCompile(`stopped watching; run (\S+) goes on`).FindStringSubmatch(fmt.Sprint(err))
+	if m == nil || !strings.HasSuffix(out, "\n") || strings.Contains(out, "total") {
+		t.Fatalf("sync-run interrupted: %v\n%q", err, out)
+	}
+	if run := s.waitRun(t, m[1], "done", 30*time.Second); run["synced"] != float64(5) {
+		t.Errorf("the run after its watcher left: %v", run)
+	}
+
 	// Adyen has no list: a usage error (exit 2) that says so.
 	_, _, err = runCLI(t, s, "import", "--connection=adyen")
 	var ue *usageError
@@ -229,4 +256,25 @@ func TestRunCommandsUsage(t *testing.T) {
 			}
 		}
 	}
+}
+
+// onTerminal runs the paysync binary with a pseudo-terminal as its stdout
+// and stderr, through script(1) (util-linux), and returns what it wrote.
+func onTerminal(t *testing.T, env map[string]string, args ...string) string {
+	t.Helper()
+	script, err := exec.LookPath("script")
+	if err != nil {
+		t.Fatalf("the terminal test needs script(1) from util-linux: %v", err)
+	}
+	line := "'" + binary(t) + "'"
+	for _, a := range args {
+		line += " '" + a + "'"
+	}
+	cmd := exec.Command(script, "-qec", line, "/dev/null")
+	cmd.Env = append(envList(env), "PATH="+os.Getenv("PATH"), "TERM=xterm")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("paysync %v on a terminal: %v\n%s", args, err, out)
+	}
+	return string(out)
 }
