@@ -305,8 +305,7 @@ func (p *progress) bar(stdout io.Writer) bool {
 
 // runBar draws a run's progress. The counts, rate and ETA are the serving
 // paysync's (they survive a restart of the command); the bar's length is
-// the run's total, unknown (a spinner) until an import has seen customers,
-// and growing while it pages through the provider.
+// the run's total.
 type runBar struct {
 	bar   *progressbar.ProgressBar
 	total int
@@ -323,7 +322,10 @@ func newRunBar(w io.Writer) *runBar {
 }
 
 func (b *runBar) show(r *runView) {
-	if r.Total > 0 && r.Total != b.total {
+	// An import's total is only what it has seen so far: its bar has no
+	// length (a count) until the walk is over.
+	known := r.Mode != "import" || r.State == "done" || r.State == "cancelled"
+	if known && r.Total > 0 && r.Total != b.total {
 		b.total = r.Total
 		b.bar.ChangeMax(r.Total)
 	}
@@ -390,8 +392,10 @@ func shortID(id string) string {
 	return id
 }
 
+// eta is the run's time left; an import cannot know it, as no provider
+// tells how many customers its list holds.
 func eta(r *runView) string {
-	if r.ETASeconds == nil {
+	if r.ETASeconds == nil || r.Mode == "import" {
 		return "-"
 	}
 	return (time.Duration(*r.ETASeconds) * time.Second).String()

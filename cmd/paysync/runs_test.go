@@ -278,3 +278,46 @@ func onTerminal(t *testing.T, env map[string]string, args ...string) string {
 	}
 	return string(out)
 }
+
+// An import's bar counts without a length while the import pages through
+// its provider (its total grows), and fills once it is done; a cancelled
+// run's bar stays where it stopped. Short ids do not matter.
+func TestRunBar(t *testing.T) {
+	var out strings.Builder
+	b := newRunBar(&out)
+	for _, r := range []runView{
+		{ID: "i1", Mode: "import", State: "running"},
+		{ID: "i1", Mode: "import", State: "running", Total: 10, Done: 4, Synced: 4, Rate: 2},
+		{ID: "i1", Mode: "import", State: "running", Total: 25, Done: 20, Synced: 19, Skipped: 1, Rate: 2.5},
+		{ID: "i1", Mode: "import", State: "done", Total: 30, Done: 30, Synced: 28, Skipped: 2, Rate: 3},
+	} {
+		b.show(&r)
+	}
+	b.end(&out)
+	got := out.String()
+	for _, want := range []string{"import i1: 4 synced, 0 failed, 0 skipped, 2.0/s, ETA -", "(20/-)",
+		"import i1: 28 synced, 0 failed, 2 skipped, 3.0/s, ETA - 100% |", "(30/30)"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("bar output lacks %q:\n%q", want, got)
+		}
+	}
+	if strings.Contains(got, "/10)") || strings.Contains(got, "/25)") {
+		t.Errorf("an import's bar took a total it had only seen so far:\n%q", got)
+	}
+
+	out.Reset()
+	b = newRunBar(&out)
+	eta := 4.0
+	for _, r := range []runView{
+		{ID: "r", Mode: "resync", State: "running", Total: 8, Done: 3, Synced: 3, Rate: 1, ETASeconds: &eta},
+		{ID: "r", Mode: "resync", State: "cancelled", Total: 8, Done: 5, Synced: 5},
+	} {
+		b.show(&r)
+	}
+	b.end(&out)
+	got = out.String()
+	if !strings.Contains(got, "resync r: 3 synced, 0 failed, 0 skipped, 1.0/s, ETA 4s  37% |") ||
+		!strings.HasSuffix(got, "(5/8) \n") || strings.Contains(got, "100%") {
+		t.Errorf("resync bar:\n%q", got)
+	}
+}
