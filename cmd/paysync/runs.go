@@ -350,7 +350,7 @@ func watch(ctx context.Context, api *apiClient, run *runView, p *progress, stdou
 		bar = newRunBar(stdout)
 	}
 	const poll = 250 * time.Millisecond
-	lastLine := time.Time{}
+	var lastLine, unreachable time.Time
 	for {
 		finished := run.State == "done" || run.State == "cancelled"
 		if bar != nil {
@@ -374,14 +374,31 @@ func watch(ctx context.Context, api *apiClient, run *runView, p *progress, stdou
 		case <-time.After(poll):
 		}
 		next, err := api.getRun(ctx, run.ID)
-		if err != nil {
-			if ctx.Err() != nil {
-				continue // the select above says why
-			}
+		switch {
+		case err == nil:
+			run, unreachable = next, time.Time{}
+			continue
+		case ctx.Err() != nil:
+			continue // the select above says why
+		case !transient(err):
 			return nil, err
+		case unreachable.IsZero():
+			unreachable = time.Now()
+		case time.Since(unreachable) > unreachableFor:
+			return nil, fmt.Errorf("run %s: %w (for %s; the run goes on where the server is)", run.ID, err, unreachableFor)
 		}
-		run = next
 	}
+}
+
+// unreachableFor is how long watch waits for a serving paysync that went
+// away (a restart, a deploy): the run survives it, and so does the watch.
+const unreachableFor = time.Minute
+
+// transient reports whether a failed poll may succeed later: the server
+// did not answer, or answered 5xx.
+func transient(err error) bool {
+	var ae *apiError
+	return !errors.As(err, &ae) || ae.status >= 500
 }
 
 // shortID is an id's first 8 characters, for a bar's narrow line.

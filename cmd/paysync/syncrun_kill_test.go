@@ -94,18 +94,40 @@ func TestSyncRunKilledMidwayResumes(t *testing.T) {
 	if code, body := doJSON(t, "PUT", s.URL+"/sandbox/stripe/_faults", "", `{"latency":"50ms"}`); code != 200 {
 		t.Fatalf("fault plan: %d %v", code, body)
 	}
-	code, body := s.do(t, "POST", "/api/v1/sync_runs", map[string]any{"sync_run": map[string]any{
-		"mode": "resync", "filter": map[string]any{"provider": "stripe"}}})
-	if code != 200 || body["sync_run"].(map[string]any)["total"] != float64(n) {
-		t.Fatalf("start run: %d %v", code, body)
+	// The run is started by `paysync sync-run`, which watches it through
+	// the kill and the restart.
+	type result struct {
+		out string
+		err error
 	}
-	id := body["sync_run"].(map[string]any)["id"].(string)
+	cli := make(chan result, 1)
+	go func() {
+		out, _, err := runCLI(t, s, "sync-run", "--mode=resync", "--provider=stripe", "--interval=500ms")
+		cli <- result{out, err}
+	}()
+	var id string
+	eventually(t, 30*time.Second, "the sync-run command to start the run", func() bool {
+		_, body := s.do(t, "GET", "/api/v1/sync_runs", nil)
+		if runs, _ := body["sync_runs"].([]any); len(runs) == 1 {
+			id = runs[0].(map[string]any)["id"].(string)
+		}
+		return id != ""
+	})
 	doneAtKill := killMidway(t, s, pid, id, n)
 
 	startServeProcess(t, env)
 	run := s.waitRun(t, id, "done", 3*time.Minute)
 	if run["total"] != float64(n) || run["done"] != float64(n) || run["synced"] != float64(n) || run["failed"] != float64(0) {
 		t.Fatalf("the run after the restart (killed at %v done): %v", doneAtKill, run)
+	}
+	select {
+	case r := <-cli:
+		want := map[string]string{"total": "150", "done": "150", "synced": "150", "failed": "0", "skipped": "0"}
+		if got := summaryRow(t, r.out, "total"); r.err != nil || fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("sync-run through the restart: %v %v\n%s", r.err, got, r.out)
+		}
+	case <-time.After(30 * time.Second):
+		t.Error("sync-run did not finish with its run")
 	}
 	if got := stripeCustomers(t, s); got != n {
 		t.Errorf("stripe has %d customers after the run, want %d: the run created some twice", got, n)
