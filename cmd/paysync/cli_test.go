@@ -69,7 +69,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{}, {"nope"}, {"serve", "--bogus"}, {"serve", "--role=boss"}, {"serve", "extra"},
 		{"migrate", "sideways"}, {"migrate", "up", "twice"}, {"apikey"}, {"apikey", "frobnicate"},
 		{"apikey", "create", "--org"}, {"resync"}, {"version", "extra"}, {"healthcheck", "--timeout=soon"},
-		{"import"}, {"import", "--connection=stripe", "--progress=fancy"}, {"sync-run"}, {"sync-run", "--mode=resync", "extra"},
+		{"import"}, {"import", "--connection=stripe", "--progress=fancy"}, {"import", "--connection=stripe", "--match=phone"},
+		{"sync-run"}, {"sync-run", "--mode=resync", "extra"}, {"sync-run", "--mode=everything"}, {"sync-run", "--mode=import"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, stdout, stderr := runBinary(t, map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "x.db")}, args...)

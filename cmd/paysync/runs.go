@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/config"
 )
 
@@ -169,6 +171,11 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	if *conn == "" {
 		return &usageError{"paysync import: --connection is required\n" + c.usage()}
 	}
+	for _, m := range splitList(*match) {
+		if !slices.Contains(paysync.DefaultMatch, m) {
+			return &usageError{fmt.Sprintf("paysync import: --match: %q is not one of %s\n%s", m, strings.Join(paysync.DefaultMatch, ", "), c.usage())}
+		}
+	}
 	api, err := newAPIClient(getenv, *url)
 	if err != nil {
 		return err
@@ -231,8 +238,12 @@ func syncRunCmd(ctx context.Context, args []string, getenv func(string) string, 
 	if err := prog.check("sync-run", c); err != nil {
 		return err
 	}
-	if *mode == "" {
-		return &usageError{"paysync sync-run: --mode is required\n" + c.usage()}
+	switch paysync.SyncRunMode(*mode) {
+	case paysync.RunResync, paysync.RunRefresh, paysync.RunLinkMissing:
+	case paysync.RunImport:
+		return &usageError{"paysync sync-run: an import is `paysync import`\n" + c.usage()}
+	default:
+		return &usageError{fmt.Sprintf("paysync sync-run: --mode: %q is not resync, refresh or link_missing\n%s", *mode, c.usage())}
 	}
 	filter := map[string]any{"provider": *provider, "connection_code": *conn, "provider_sync_status": splitList(*status),
 		"external_ids": splitList(*ids)}
