@@ -27,7 +27,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"--help"}, append([]string{"serve", "migrate", "apikey create", "apikey revoke", "resync", "healthcheck", "version"}, all...)},
+		{[]string{"--help"}, append([]string{"serve", "migrate", "apikey create", "apikey revoke", "resync", "import", "sync-run", "healthcheck", "version"}, all...)},
 		{[]string{"-h"}, []string{"serve", "version"}},
 		{[]string{"help"}, []string{"serve", "version"}},
 		{[]string{"serve", "--help"}, append([]string{"-role"}, all...)},
@@ -69,6 +69,8 @@ func TestUsageErrorsExit2(t *testing.T) {
 		{}, {"nope"}, {"serve", "--bogus"}, {"serve", "--role=boss"}, {"serve", "extra"},
 		{"migrate", "sideways"}, {"migrate", "up", "twice"}, {"apikey"}, {"apikey", "frobnicate"},
 		{"apikey", "create", "--org"}, {"resync"}, {"version", "extra"}, {"healthcheck", "--timeout=soon"},
+		{"import"}, {"import", "--connection=stripe", "--progress=fancy"}, {"import", "--connection=stripe", "--match=phone"},
+		{"sync-run"}, {"sync-run", "--mode=resync", "extra"}, {"sync-run", "--mode=everything"}, {"sync-run", "--mode=import"},
 	} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			code, stdout, stderr := runBinary(t, map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "x.db")}, args...)

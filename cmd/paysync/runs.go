@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 	"golang.org/x/term"
 
+	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/config"
 )
 
@@ -123,6 +125,9 @@ type runView struct {
 	Rate       float64        `json:"rate_per_second"`
 	ETASeconds *float64       `json:"eta_seconds"`
 	Summary    map[string]int `json:"summary"`
+	Options    *struct {
+		DryRun bool `json:"dry_run"`
+	} `json:"options"`
 }
 
 func (c *apiClient) startRun(ctx context.Context, run map[string]any) (*runView, error) {
@@ -156,11 +161,20 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 	dry := c.fs.Bool("dry-run", false, "record what the import would do, and change nothing")
 	report := c.fs.String("report", "", "CSV file for the ambiguous and failed rows (default import-<run id>.csv)")
 	url := c.fs.String("url", "", "the serving paysync's base URL (default $PAYSYNC_URL)")
+	prog := addProgressFlags(c)
 	if err := c.parse(args, 0, stdout); err != nil {
+		return err
+	}
+	if err := prog.check("import", c); err != nil {
 		return err
 	}
 	if *conn == "" {
 		return &usageError{"paysync import: --connection is required\n" + c.usage()}
+	}
+	for _, m := range splitList(*match) {
+		if !slices.Contains(paysync.DefaultMatch, m) {
+			return &usageError{fmt.Sprintf("paysync import: --match: %q is not one of %s\n%s", m, strings.Join(paysync.DefaultMatch, ", "), c.usage())}
+		}
 	}
 	api, err := newAPIClient(getenv, *url)
 	if err != nil {
@@ -171,13 +185,15 @@ func importCmd(ctx context.Context, args []string, getenv func(string) string, s
 		"options": map[string]any{"match": splitList(*match), "create_missing": *create, "dry_run": *dry}})
 	var ae *apiError
 	if errors.As(err, &ae) && ae.details["filter.provider"] != nil && ae.details["filter.provider"][0] == "feature_not_supported" {
-		return &usageError{"paysync import: " + ae.message}
+		// Only Adyen: it knows shoppers by the reference paysync sends.
+		return &usageError{fmt.Sprintf("paysync import: connection %q has no customer list to import from "+
+			"(Adyen has none: it knows a shopper only by the reference paysync sends, so there is nothing to adopt)", *conn)}
 	}
 	if err != nil {
 		return fmt.Errorf("import: %w", err)
 	}
 	fmt.Fprintf(stderr, "import %s started (dry run: %v)\n", run.ID, *dry)
-	run, err = watch(ctx, api, run, stdout)
+	run, err = watch(ctx, api, run, prog, stdout)
 	if err != nil {
 		return err
 	}
@@ -215,11 +231,19 @@ func syncRunCmd(ctx context.Context, args []string, getenv func(string) string, 
 	before := c.fs.String("created-before", "", "only customers created at or before this RFC 3339 time")
 	ids := c.fs.String("external-ids", "", "only these customers: a comma list of external ids")
 	url := c.fs.String("url", "", "the serving paysync's base URL (default $PAYSYNC_URL)")
+	prog := addProgressFlags(c)
 	if err := c.parse(args, 0, stdout); err != nil {
 		return err
 	}
-	if *mode == "" {
-		return &usageError{"paysync sync-run: --mode is required\n" + c.usage()}
+	if err := prog.check("sync-run", c); err != nil {
+		return err
+	}
+	switch paysync.SyncRunMode(*mode) {
+	case paysync.RunResync, paysync.RunRefresh, paysync.RunLinkMissing:
+	case paysync.RunImport:
+		return &usageError{"paysync sync-run: an import is `paysync import`\n" + c.usage()}
+	default:
+		return &usageError{fmt.Sprintf("paysync sync-run: --mode: %q is not resync, refresh or link_missing\n%s", *mode, c.usage())}
 	}
 	filter := map[string]any{"provider": *provider, "connection_code": *conn, "provider_sync_status": splitList(*status),
 		"external_ids": splitList(*ids)}
@@ -244,7 +268,7 @@ func syncRunCmd(ctx context.Context, args []string, getenv func(string) string, 
 		return fmt.Errorf("sync-run: %w", err)
 	}
 	fmt.Fprintf(stderr, "sync run %s started: %d customers\n", run.ID, run.Total)
-	if run, err = watch(ctx, api, run, stdout); err != nil {
+	if run, err = watch(ctx, api, run, prog, stdout); err != nil {
 		return err
 	}
 	printSummary(stdout, run)
@@ -261,77 +285,176 @@ func splitList(s string) []string {
 	return out
 }
 
-// watch polls a run until it is done or cancelled: a live progress bar on
-// a terminal, a plain line every few seconds elsewhere (logs, CI). Leaving
-// early (Ctrl-C) leaves the run going.
-func watch(ctx context.Context, api *apiClient, run *runView, stdout io.Writer) (*runView, error) {
-	f, isFile := stdout.(*os.File)
-	tty := isFile && term.IsTerminal(int(f.Fd()))
-	var bar *progressbar.ProgressBar
-	if tty {
-		bar = progressbar.NewOptions(max(run.Total, -1), progressbar.OptionSetWriter(stdout),
-			progressbar.OptionSetDescription(run.Mode+" "+run.ID[:8]), progressbar.OptionShowCount(),
-			progressbar.OptionShowIts(), progressbar.OptionSetItsString("customers"), progressbar.OptionSetPredictTime(true),
-			progressbar.OptionThrottle(100*time.Millisecond), progressbar.OptionClearOnFinish())
+// progress is how a command shows a run's progress.
+type progress struct {
+	mode  string // auto, bar or lines
+	every time.Duration
+}
+
+func addProgressFlags(c *command) *progress {
+	p := &progress{}
+	c.fs.StringVar(&p.mode, "progress", "auto", "auto (a bar on a terminal, lines elsewhere), bar or lines")
+	c.fs.DurationVar(&p.every, "interval", 2*time.Second, "how often to print a progress line when not showing a bar")
+	return p
+}
+
+func (p *progress) check(name string, c *command) error {
+	if p.mode != "auto" && p.mode != "bar" && p.mode != "lines" {
+		return &usageError{fmt.Sprintf("paysync %s: --progress: %q is not auto, bar or lines\n%s", name, p.mode, c.usage())}
 	}
-	poll, lineEvery := 250*time.Millisecond, 2*time.Second
-	lastLine := time.Time{}
+	return nil
+}
+
+// bar reports whether to draw a bar on stdout.
+func (p *progress) bar(stdout io.Writer) bool {
+	if p.mode != "auto" {
+		return p.mode == "bar"
+	}
+	f, isFile := stdout.(*os.File)
+	return isFile && term.IsTerminal(int(f.Fd()))
+}
+
+// runBar draws a run's progress. The counts, rate and ETA are the serving
+// paysync's (they survive a restart of the command); the bar's length is
+// the run's total.
+type runBar struct {
+	bar   *progressbar.ProgressBar
+	total int
+}
+
+func newRunBar(w io.Writer) *runBar {
+	return &runBar{bar: progressbar.NewOptions(-1, progressbar.OptionSetWriter(w), progressbar.OptionShowCount(),
+		progressbar.OptionSetPredictTime(false), progressbar.OptionSetElapsedTime(false),
+		progressbar.OptionSetWidth(30),
+		// No spinner goroutine (it would draw on after the summary of a
+		// cancelled run) and no throttle (it would drop the redraw after
+		// Set): the bar is redrawn at each poll.
+		progressbar.OptionSetSpinnerChangeInterval(0))}
+}
+
+func (b *runBar) show(r *runView) {
+	// An import's total is only what it has seen so far: its bar has no
+	// length (a count) until the walk is over.
+	known := r.Mode != "import" || r.State == "done" || r.State == "cancelled"
+	if known && r.Total > 0 && r.Total != b.total {
+		b.total = r.Total
+		b.bar.ChangeMax(r.Total)
+	}
+	_ = b.bar.Set(r.Done)
+	// Describe redraws the line, now with the count just set.
+	b.bar.Describe(fmt.Sprintf("%s %s: %d synced, %d failed, %d skipped, %.1f/s, ETA %s",
+		r.Mode, shortID(r.ID), r.Synced, r.Failed, r.Skipped, r.Rate, eta(r)))
+}
+
+// end leaves the bar's last state on its line.
+func (b *runBar) end(w io.Writer) {
+	_ = b.bar.Exit()
+	fmt.Fprintln(w)
+}
+
+// watch polls a run until it is done or cancelled: a live progress bar on
+// a terminal, a plain line every p.every elsewhere (logs, CI). Leaving
+// early (Ctrl-C) leaves the run going.
+func watch(ctx context.Context, api *apiClient, run *runView, p *progress, stdout io.Writer) (*runView, error) {
+	var bar *runBar
+	if p.bar(stdout) {
+		bar = newRunBar(stdout)
+	}
+	const poll = 250 * time.Millisecond
+	var lastLine, unreachable time.Time
 	for {
+		finished := run.State == "done" || run.State == "cancelled"
 		if bar != nil {
-			if run.Mode == "import" {
-				bar.ChangeMax(max(run.Total, run.Done))
+			bar.show(run)
+			if finished {
+				bar.end(stdout)
 			}
-			_ = bar.Set(run.Done)
-			bar.Describe(fmt.Sprintf("%s %s: %d synced, %d failed, %d skipped", run.Mode, run.ID[:8], run.Synced, run.Failed, run.Skipped))
-		} else if time.Since(lastLine) >= lineEvery || run.State == "done" || run.State == "cancelled" {
+		} else if finished || time.Since(lastLine) >= p.every {
 			fmt.Fprintln(stdout, progressLine(run))
 			lastLine = time.Now()
 		}
-		if run.State == "done" || run.State == "cancelled" {
-			if bar != nil {
-				_ = bar.Finish()
-			}
+		if finished {
 			return run, nil
 		}
 		select {
 		case <-ctx.Done():
+			if bar != nil {
+				bar.end(stdout)
+			}
 			return nil, fmt.Errorf("stopped watching; run %s goes on (POST /api/v1/sync_runs/%s/pause to pause it)", run.ID, run.ID)
 		case <-time.After(poll):
 		}
 		next, err := api.getRun(ctx, run.ID)
-		if err != nil {
-			if ctx.Err() != nil {
-				continue
-			}
+		switch {
+		case err == nil:
+			run, unreachable = next, time.Time{}
+			continue
+		case ctx.Err() != nil:
+			continue // the select above says why
+		case !transient(err):
 			return nil, err
+		case unreachable.IsZero():
+			unreachable = time.Now()
+		case time.Since(unreachable) > unreachableFor:
+			return nil, fmt.Errorf("run %s: %w (for %s; the run goes on where the server is)", run.ID, err, unreachableFor)
 		}
-		run = next
 	}
+}
+
+// unreachableFor is how long watch waits for a serving paysync that went
+// away (a restart, a deploy): the run survives it, and so does the watch.
+const unreachableFor = time.Minute
+
+// transient reports whether a failed poll may succeed later: the server
+// did not answer, or answered 5xx.
+func transient(err error) bool {
+	var ae *apiError
+	return !errors.As(err, &ae) || ae.status >= 500
+}
+
+// shortID is an id's first 8 characters, for a bar's narrow line.
+func shortID(id string) string {
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}
+
+// eta is the run's time left; an import cannot know it, as no provider
+// tells how many customers its list holds.
+func eta(r *runView) string {
+	if r.ETASeconds == nil || r.Mode == "import" {
+		return "-"
+	}
+	return (time.Duration(*r.ETASeconds) * time.Second).String()
 }
 
 func progressLine(r *runView) string {
-	eta := "-"
-	if r.ETASeconds != nil {
-		eta = (time.Duration(*r.ETASeconds) * time.Second).String()
-	}
 	return fmt.Sprintf("%s %s %s: %d/%d done (%d synced, %d failed, %d skipped, %d in flight) %.1f/s ETA %s",
-		r.Mode, r.ID, r.State, r.Done, r.Total, r.Synced, r.Failed, r.Skipped, r.InFlight, r.Rate, eta)
+		r.Mode, r.ID, r.State, r.Done, r.Total, r.Synced, r.Failed, r.Skipped, r.InFlight, r.Rate, eta(r))
 }
 
-// printSummary prints a finished run's table: an import's outcomes
-// (matched = linked + already linked + would link), a run's counts.
+// printSummary prints a finished run's table: an import's outcomes, a
+// run's counts. Matched counts the provider customers that found their
+// paysync customer, whatever came of it (linked, already linked, would
+// link, failed or conflicting); failed counts failures and conflicts.
 func printSummary(w io.Writer, r *runView) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	if r.Mode == "import" {
 		s := r.Summary
-		matched := s["linked"] + s["already_linked"] + s["would_link"] + s["failed"]
+		matched := s["linked"] + s["already_linked"] + s["would_link"] + s["failed"] + s["conflict"]
 		fmt.Fprintln(tw, "seen\tmatched\tlinked\tcreated\tambiguous\tunmatched\tfailed\t")
-		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Total, matched, s["linked"], s["created"]+s["would_create"],
+		// A dry run's linked and created are what the import would do.
+		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t%d\t%d\t\n", r.Total, matched, s["linked"]+s["would_link"], s["created"]+s["would_create"],
 			s["ambiguous"], s["unmatched"], s["failed"]+s["conflict"])
 	} else {
 		fmt.Fprintln(tw, "total\tdone\tsynced\tfailed\tskipped\t")
 		fmt.Fprintf(tw, "%d\t%d\t%d\t%d\t%d\t\n", r.Total, r.Done, r.Synced, r.Failed, r.Skipped)
 	}
 	_ = tw.Flush()
-	fmt.Fprintf(w, "%s %s %s\n", r.Mode, r.ID, r.State)
+	dry := ""
+	if r.Options != nil && r.Options.DryRun {
+		dry = " (dry run: nothing was changed)"
+	}
+	fmt.Fprintf(w, "%s %s %s%s\n", r.Mode, r.ID, r.State, dry)
 }
