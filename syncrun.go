@@ -92,9 +92,11 @@ func (r *SyncRun) Rate(now time.Time) float64 {
 }
 
 // ETA is the time left at the current rate; nil while unknown or finished.
+// An import's total only counts what it has read of the provider's list,
+// so it has none.
 func (r *SyncRun) ETA(now time.Time) *time.Duration {
 	rate := r.Rate(now)
-	if r.State != RunRunning || rate <= 0 {
+	if r.State != RunRunning || rate <= 0 || r.Mode == RunImport {
 		return nil
 	}
 	d := time.Duration(float64(r.Total-r.Done) / rate * float64(time.Second))
