@@ -68,8 +68,8 @@ func TestSeed(t *testing.T) {
 func TestSeedRefusesBadInput(t *testing.T) {
 	emu, c := start(t)
 	for body, field := range map[string]string{
-		`{"count": 0}`:                               "count",
-		`{"count": 100001}`:                          "count",
+		`{"count": 0}`:      "count",
+		`{"count": 100001}`: "count",
 		`{"count": 1, "email_domain": "not a host"}`: "email_domain",
 		`{"count": 1, "colour": "red"}`:              "colour",
 		`{"count": 1, "start": -1}`:                  "start",
