@@ -137,8 +137,16 @@ func (e *Emulator) searchCustomers(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// A collection, not an array: the SDKs read its <customer> children.
 	writeXML(w, r, http.StatusOK, func(x *xmlWriter) {
-		x.array("customers", len(found), func(i int) { x.customer(found[i]) })
+		x.open("customers", ` type="collection"`)
+		x.element("current-page-number", ` type="integer"`, "1")
+		x.element("page-size", ` type="integer"`, strconv.Itoa(searchPageSize))
+		x.element("total-items", ` type="integer"`, strconv.Itoa(len(found)))
+		for _, c := range found {
+			x.customer(c)
+		}
+		x.close("customers")
 	})
 }
 
