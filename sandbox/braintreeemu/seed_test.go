@@ -51,14 +51,14 @@ func TestSeed(t *testing.T) {
 			return ids, q
 		}
 
-		srv, gw := boot()
+		srv, _ := boot()
 		if status := seed(srv, `{"count": 1000}`); status != http.StatusCreated {
 			t.Fatalf("seed: %d", status)
 		}
 		if status := seed(srv, `{"count": 1, "external_id_prefix": "ext-"}`); status != http.StatusUnprocessableEntity {
 			t.Errorf("seed with metadata: %d, want 422", status)
 		}
-		srv, gw = boot()
+		_, gw := boot()
 		ids, q := search(gw)
 		if len(ids.IDs) != 1000 || ids.PageSize != 50 || ids.PageCount != 20 {
 			t.Fatalf("after a restart the search found %d ids in %d pages of %d, want 1000 in 20 of 50", len(ids.IDs), ids.PageCount, ids.PageSize)
