@@ -3,10 +3,13 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/paysync/paysync/sandbox/adyenemu"
 	"github.com/paysync/paysync/sandbox/braintreeemu"
@@ -64,5 +67,69 @@ func TestSandboxSeed(t *testing.T) {
 	}
 	if out, err := run("seed", "--help"); !errors.Is(err, errHelp) || !strings.Contains(out, "--external-id-prefix") {
 		t.Errorf("--help: %v\n%s", err, out)
+	}
+}
+
+// A new user's session in embedded sandbox mode: paysync customers with
+// external ids, Stripe customers seeded to match them by external id and
+// Braintree customers seeded to match others by email; imports link each
+// and create nothing at the providers, and the seeds survive a restart.
+func TestSandboxSeedThenImport(t *testing.T) {
+	env := merge(baseEnv(t), backends[1].env(t)) // SQLite and the embedded Redis
+	s := startServer(t, env)
+	for i := 1; i <= 3; i++ {
+		for _, c := range [][2]string{{fmt.Sprintf("ext-%05d", i), "other-%d@example.test"}, {fmt.Sprintf("bt-%d", i), "customer-%05d@bt.test"}} {
+			code, body := s.do(t, "POST", "/api/v1/customers", map[string]any{"customer": map[string]any{
+				"external_id": c[0], "name": c[0], "email": fmt.Sprintf(c[1], i), "billing_configuration": map[string]any{"sync_with_provider": false}}})
+			if code != 200 {
+				t.Fatalf("create %s: %d %v", c[0], code, body)
+			}
+		}
+	}
+	getenv := func(k string) string {
+		if k == "PAYSYNC_URL" {
+			return s.URL
+		}
+		return ""
+	}
+	var out strings.Builder
+	for _, args := range [][]string{
+		{"seed", "--provider=stripe", "--count=5", "--external-id-prefix=ext-"},
+		{"seed", "--provider=braintree", "--count=4", "--email-domain=bt.test"},
+	} {
+		if err := sandboxCmd(context.Background(), args, getenv, &out, io.Discard); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	t.Log(out.String())
+	if n := stripeCustomerCount(t, s); n != 5 {
+		t.Fatalf("%d Stripe customers after the seed, want 5", n)
+	}
+
+	// The emulators keep what was seeded across a restart of paysync.
+	if err := s.stop(); err != nil {
+		t.Fatal(err)
+	}
+	s = startServer(t, env)
+	before := stripeCustomerCount(t, s)
+	for provider, want := range map[string]string{"stripe": "map[linked:3 unmatched:2]", "braintree": "map[linked:3 unmatched:1]"} {
+		code, body := s.do(t, "POST", "/api/v1/sync_runs", map[string]any{"sync_run": map[string]any{
+			"mode": "import", "filter": map[string]any{"provider": provider}}})
+		if code != 200 {
+			t.Fatalf("start the %s import: %d %v", provider, code, body)
+		}
+		run := s.waitRun(t, body["sync_run"].(map[string]any)["id"].(string), "done", 60*time.Second)
+		if got := fmt.Sprint(run["summary"]); got != want {
+			t.Errorf("%s import summary: %s, want %s", provider, got, want)
+		}
+	}
+	for _, ext := range []string{"ext-00002", "bt-2"} {
+		_, c := s.do(t, "GET", "/api/v1/customers/"+ext, nil)
+		if bc := billing(t, c); bc["provider_sync_status"] != "synced" || bc["provider_customer_id"] == nil {
+			t.Errorf("%s after the imports: %v", ext, bc)
+		}
+	}
+	if after := stripeCustomerCount(t, s); after != before {
+		t.Errorf("the import created Stripe customers: %d -> %d", before, after)
 	}
 }
