@@ -179,6 +179,12 @@ func (e *Emulator) sandboxSeed(w http.ResponseWriter, r *http.Request) {
 			objs = append(objs, state.Object{ID: c.id, Value: record(c)})
 		}
 	}
-	e.state.PutAll(kindCustomer, objs)
+	if err := e.state.PutAll(kindCustomer, objs); err != nil {
+		for _, id := range ids {
+			delete(e.customers, id)
+		}
+		seed.Unsaved(w, err)
+		return
+	}
 	seed.Reply(w, cs, ids)
 }

@@ -37,6 +37,13 @@ func (e *Emulator) sandboxSeed(w http.ResponseWriter, r *http.Request) {
 			objs = append(objs, state.Object{ID: c.ID, Value: customerRecord{Seq: c.seq, Customer: c}})
 		}
 	}
-	e.state.PutAll(kindCustomer, objs)
+	if err := e.state.PutAll(kindCustomer, objs); err != nil {
+		for _, id := range ids {
+			delete(e.customers, id)
+		}
+		e.seq -= len(ids)
+		seed.Unsaved(w, err)
+		return
+	}
 	seed.Reply(w, cs, ids)
 }

@@ -134,6 +134,13 @@ func Reply(w http.ResponseWriter, cs []Customer, ids []string) {
 	writeJSON(w, http.StatusCreated, a)
 }
 
+// Unsaved answers 503 for a seed whose customers could not be saved: the
+// emulator forgot them again, and the request may be retried.
+func Unsaved(w http.ResponseWriter, err error) {
+	w.Header().Set("Retry-After", "1")
+	Refuse(w, http.StatusServiceUnavailable, "the seeded customers could not be saved, none was created: "+err.Error())
+}
+
 // Refuse answers status with {"error": {"message": ...}}.
 func Refuse(w http.ResponseWriter, status int, message string) {
 	writeJSON(w, status, map[string]any{"error": map[string]string{"message": message}})

@@ -74,19 +74,20 @@ type Object struct {
 const putAllRows = 200
 
 // PutAll saves the objects of kind in one transaction, many rows to a
-// statement: what seeding thousands of objects needs. Like Put it reports a
-// failure to OnError; then none of the objects was saved.
-func (s *Store) PutAll(kind string, objs []Object) {
+// statement: what seeding thousands of objects needs. Unlike Put it
+// returns its failure, after which none of the objects was saved, so that
+// the caller can undo the batch in memory and say so.
+func (s *Store) PutAll(kind string, objs []Object) error {
 	if s == nil || len(objs) == 0 {
-		return
+		return nil
 	}
 	// A large batch takes longer than one row; the bound grows with it.
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout+time.Duration(len(objs))*time.Millisecond)
 	defer cancel()
-	err := s.putAll(ctx, kind, objs)
-	if err != nil && s.OnError != nil {
-		s.OnError(fmt.Errorf("sandbox state: save %d %s %s objects: %w", len(objs), s.provider, kind, err))
+	if err := s.putAll(ctx, kind, objs); err != nil {
+		return fmt.Errorf("sandbox state: save %d %s %s objects: %w", len(objs), s.provider, kind, err)
 	}
+	return nil
 }
 
 func (s *Store) putAll(ctx context.Context, kind string, objs []Object) error {

@@ -21,7 +21,9 @@ func TestPutAll(t *testing.T) {
 		for i := range 450 {
 			objs = append(objs, state.Object{ID: fmt.Sprintf("id-%04d", i), Value: fmt.Sprint(i)})
 		}
-		st.PutAll("thing", objs)
+		if err := st.PutAll("thing", objs); err != nil {
+			t.Fatal(err)
+		}
 		n := 0
 		err := state.Load(context.Background(), st, "thing", func(id string, v *string) {
 			if want := fmt.Sprintf("id-%04d", n); id != want || *v != fmt.Sprint(n) {
@@ -31,6 +33,11 @@ func TestPutAll(t *testing.T) {
 		})
 		if err != nil || n != 450 {
 			t.Errorf("loaded %d objects (%v), want 450", n, err)
+		}
+		// A failed batch saves nothing and says so.
+		db.Close()
+		if err := st.PutAll("thing", objs[:1]); err == nil {
+			t.Error("PutAll on a closed database reported no error")
 		}
 	})
 }

@@ -30,6 +30,14 @@ func (e *Emulator) sandboxSeed(w http.ResponseWriter, r *http.Request) {
 			objs = append(objs, state.Object{ID: c.ID, Value: customerRecord{Seq: e.sequence(c.ID), Customer: c}})
 		}
 	}
-	e.state.PutAll(kindCustomer, objs)
+	if err := e.state.PutAll(kindCustomer, objs); err != nil {
+		for _, id := range ids {
+			delete(e.customers, id)
+			delete(e.seqs, id)
+		}
+		e.created = e.created[:len(e.created)-len(ids)]
+		seed.Unsaved(w, err)
+		return
+	}
 	seed.Reply(w, cs, ids)
 }

@@ -131,3 +131,25 @@ func listAll(t *testing.T, c *client) []map[string]any {
 		form.Set("starting_after", all[len(all)-1]["id"].(string))
 	}
 }
+
+// A seed whose customers cannot be saved answers 503 and leaves none in
+// memory: a restart would have lost them.
+func TestSeedUnsaved(t *testing.T) {
+	statetest.EachDB(t, func(t *testing.T, db *sql.DB) {
+		emu, err := stripeemu.NewWithState(context.Background(), state.New(db, "stripe"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv := httptest.NewServer(emu)
+		defer srv.Close()
+		c := &client{t: t, base: srv.URL, key: "sk_test_unit"}
+		db.Close()
+		status, got := seedPost(t, c, `{"count": 10}`)
+		if status != http.StatusServiceUnavailable || emu.CustomerCount() != 0 {
+			t.Errorf("seed without a database: %d %v, %d customers", status, got, emu.CustomerCount())
+		}
+		if listed := listAll(t, c); len(listed) != 0 {
+			t.Errorf("listed %d customers", len(listed))
+		}
+	})
+}
