@@ -65,8 +65,14 @@ func TestSandboxSeed(t *testing.T) {
 			t.Errorf("%v: %v, want a usage error saying %q", tc.args, err, tc.want)
 		}
 	}
-	if out, err := run("seed", "--help"); !errors.Is(err, errHelp) || !strings.Contains(out, "--external-id-prefix") {
-		t.Errorf("--help: %v\n%s", err, out)
+	if _, err := run(); !errors.As(err, &usage) || !strings.Contains(err.Error(), "no subcommand") {
+		t.Errorf("no subcommand: %v", err)
+	}
+	for args, want := range map[string]string{"seed --help": "--external-id-prefix", "--help": "seed", "seed -h": "PAYSYNC_URL"} {
+		out, err := run(strings.Fields(args)...)
+		if !errors.Is(err, errHelp) || !strings.HasPrefix(out, "usage: paysync sandbox") || !strings.Contains(out, want) {
+			t.Errorf("%s: %v\n%s", args, err, out)
+		}
 	}
 }
 
