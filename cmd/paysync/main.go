@@ -82,6 +82,7 @@ Commands:
                                       adopt the customers a provider already has, with progress
   sync-run --mode=resync|refresh|link_missing [filters]
                                       resync, refresh or link many customers, with progress
+  sandbox seed --provider=P --count=N seed a sandbox emulator with N provider customers
   healthcheck [--url=URL]             GET a health URL: exit 0 when it answers 2xx (container probes)
   version                             print the version and VCS revision
 
@@ -111,6 +112,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return importCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "sync-run":
 		return syncRunCmd(ctx, args[1:], getenv, stdout, stderr)
+	case "sandbox":
+		return sandboxCmd(ctx, args[1:], getenv, stdout, stderr)
 	case "healthcheck":
 		return healthcheck(ctx, args[1:], getenv, stdout)
 	case "version":

@@ -17,6 +17,7 @@
 //	POST|GET|DELETE /_sandbox/shoppers/{ref}/payment_methods
 //	GET|POST /_sandbox/links/{id}                 the hosted link page; POST stores a card
 //	GET /_sandbox/state                           counts, for humans
+//	POST /_sandbox/seed                           422: Adyen has no customers to seed
 //
 // Webhooks: after SendWebhooks, storing a payment method for a shopper (by
 // any of the routes and helpers above) posts Adyen's Standard AUTHORISATION
@@ -135,6 +136,7 @@ func New() *Emulator {
 	mux := http.NewServeMux()
 	mux.Handle("/_faults", e.Faults.Handler())
 	mux.HandleFunc("GET /_sandbox/state", e.serveState)
+	mux.HandleFunc("POST /_sandbox/seed", serveSeed)
 	mux.HandleFunc("GET /_sandbox/shoppers/{ref}/payment_methods", e.serveSandboxList)
 	mux.HandleFunc("POST /_sandbox/shoppers/{ref}/payment_methods", e.serveSandboxAttach)
 	mux.HandleFunc("DELETE /_sandbox/shoppers/{ref}/payment_methods", e.serveSandboxDetach)

@@ -9,6 +9,8 @@
 //	GET    /customers/{id}             find
 //	PUT    /customers/{id}             update
 //	DELETE /customers/{id}             delete
+//	POST   /customers/advanced_search_ids  search by created_at and ids (search.go)
+//	POST   /customers/advanced_search      the customers of one page of ids
 //	POST   /payment_methods            vault a fake nonce ("fake-valid-nonce", ...)
 //	GET    /payment_methods/any/{token}
 //	DELETE /payment_methods/any/{token}
@@ -19,6 +21,7 @@
 //	POST   /_sandbox/customers/{id}/payment_methods  vault a card, answers {"token": ...}
 //	DELETE /_sandbox/customers/{id}/payment_methods  remove every payment method
 //	GET|POST /_sandbox/vault/{id}                    a form that vaults a card (vault.go)
+//	POST   /_sandbox/seed                            create N numbered customers (package seed)
 //
 // After SendWebhooks, the emulator also POSTs signed webhook notifications
 // as Braintree does: payment_method_revoked_by_customer for each payment
@@ -119,6 +122,8 @@ func New() *Emulator {
 
 	gw := http.NewServeMux()
 	gw.HandleFunc("POST /merchants/{mid}/customers", e.createCustomer)
+	gw.HandleFunc("POST /merchants/{mid}/customers/advanced_search_ids", e.searchIDs)
+	gw.HandleFunc("POST /merchants/{mid}/customers/advanced_search", e.searchCustomers)
 	gw.HandleFunc("GET /merchants/{mid}/customers/{id}", e.findCustomer)
 	gw.HandleFunc("PUT /merchants/{mid}/customers/{id}", e.updateCustomer)
 	gw.HandleFunc("DELETE /merchants/{mid}/customers/{id}", e.deleteCustomer)
@@ -130,6 +135,7 @@ func New() *Emulator {
 	mux := http.NewServeMux()
 	mux.Handle("/merchants/", e.Faults.Wrap(authenticate(gw)))
 	mux.Handle("/_faults", e.Faults.Handler())
+	mux.HandleFunc("POST /_sandbox/seed", e.sandboxSeed)
 	mux.HandleFunc("POST /_sandbox/customers/{id}/payment_methods", e.sandboxAttach)
 	mux.HandleFunc("DELETE /_sandbox/customers/{id}/payment_methods", e.sandboxRevoke)
 	mux.HandleFunc("GET /_sandbox/vault/{id}", e.vaultForm)

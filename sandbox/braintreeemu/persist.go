@@ -52,9 +52,13 @@ func NewWithState(ctx context.Context, st *state.Store) (*Emulator, error) {
 // saveCustomer writes c and its payment methods through; e.mu is held.
 // Without a state store it does nothing.
 func (e *Emulator) saveCustomer(c *customer) {
-	if e.state == nil {
-		return
+	if e.state != nil {
+		e.state.Put(kindCustomer, c.id, record(c))
 	}
+}
+
+// record is the stored form of c.
+func record(c *customer) customerRecord {
 	r := customerRecord{ID: c.id, FirstName: c.firstName, LastName: c.lastName, Company: c.company, Email: c.email,
 		Phone: c.phone, Fax: c.fax, Website: c.website, CreatedAt: c.createdAt, UpdatedAt: c.updatedAt, Methods: []methodRecord{}}
 	for _, pm := range c.methods {
@@ -62,7 +66,7 @@ func (e *Emulator) saveCustomer(c *customer) {
 			UpdatedAt: pm.updatedAt, CardType: pm.cardType, BIN: pm.bin, Last4: pm.last4, ExpMonth: pm.expMonth, ExpYear: pm.expYear,
 			ImageURL: pm.imageURL, PayerEmail: pm.payerEmail})
 	}
-	e.state.Put(kindCustomer, c.id, r)
+	return r
 }
 
 // forgetCustomer forgets the customer id; e.mu is held.

@@ -2,7 +2,9 @@ package braintreeemu_test
 
 import (
 	"encoding/json"
+	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"github.com/paysync/paysync/internal/testenv"
@@ -17,6 +19,12 @@ func TestNodeSDK(t *testing.T) {
 	emu := braintreeemu.New()
 	srv := httptest.NewServer(emu)
 	defer srv.Close()
+	// More customers than the SDK fetches in one page of a search.
+	res, err := http.Post(srv.URL+"/_sandbox/seed", "application/json", strings.NewReader(`{"count": 60}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
 
 	out := testenv.Node(t, "braintree.js",
 		"BRAINTREE_URL="+srv.URL,
@@ -70,6 +78,11 @@ func TestNodeSDK(t *testing.T) {
 			Success bool     `json:"success"`
 			Codes   []string `json:"codes"`
 		} `json:"badNonce"`
+		Search []struct {
+			ID    string `json:"id"`
+			Email string `json:"email"`
+		} `json:"search"`
+		EmptySearch     []any  `json:"emptySearch"`
 		NotFound        string `json:"notFound"`
 		BadKey          string `json:"badKey"`
 		Deleted         string `json:"deleted"`
@@ -117,6 +130,17 @@ func TestNodeSDK(t *testing.T) {
 	if got.BadNonce.Success || len(got.BadNonce.Codes) != 1 || got.BadNonce.Codes[0] != "93108" {
 		t.Errorf("unknown nonce = %+v, want failure 93108", got.BadNonce)
 	}
+	// The SDK's search walks two pages of ids: the 60 seeded and Ada.
+	emails := map[string]bool{}
+	for _, c := range got.Search {
+		emails[c.Email] = true
+	}
+	if len(got.Search) != 61 || len(emails) != 61 || !emails[want.Email] || !emails["customer-00060@example.test"] {
+		t.Errorf("search by createdAt found %d customers (%d emails), want the 60 seeded and Ada", len(got.Search), len(emails))
+	}
+	if len(got.EmptySearch) != 0 {
+		t.Errorf("search of 2001 found %v", got.EmptySearch)
+	}
 	for name, pair := range map[string][2]string{
 		"find unknown customer": {got.NotFound, "notFoundError"},
 		"wrong private key":     {got.BadKey, "authenticationError"},
@@ -127,7 +151,7 @@ func TestNodeSDK(t *testing.T) {
 			t.Errorf("%s: SDK error %q, want %q", name, pair[0], pair[1])
 		}
 	}
-	if n := emu.CustomerCount(); n != 0 {
-		t.Errorf("CustomerCount after delete = %d, want 0", n)
+	if n := emu.CustomerCount(); n != 60 {
+		t.Errorf("CustomerCount after delete = %d, want the 60 seeded", n)
 	}
 }

@@ -92,6 +92,7 @@ func New() *Emulator {
 	e.api = checkHeaders(api)
 
 	sb := http.NewServeMux()
+	sb.HandleFunc("POST /_sandbox/seed", e.sandboxSeed)
 	sb.HandleFunc("POST /_sandbox/customers/{id}/mandates", e.sandboxAttach)
 	sb.HandleFunc("DELETE /_sandbox/customers/{id}/mandates", e.sandboxCancel)
 	sb.HandleFunc("GET /_sandbox/billing_request_flows/{id}", e.flowPage)

@@ -12,6 +12,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -60,6 +61,65 @@ func (s *Store) Put(kind, id string, v any) {
 ON CONFLICT (provider, kind, id) DO UPDATE SET body = excluded.body`, s.provider, kind, id, string(body))
 	}
 	s.fail(kind, id, err)
+}
+
+// Object is one object of a PutAll.
+type Object struct {
+	ID    string
+	Value any
+}
+
+// putAllRows is how many objects one INSERT of PutAll carries: 4 parameters
+// each stays under SQLite's oldest limit of 999.
+const putAllRows = 200
+
+// PutAll saves the objects of kind in one transaction, many rows to a
+// statement: what seeding thousands of objects needs. Unlike Put it
+// returns its failure, after which none of the objects was saved, so that
+// the caller can undo the batch in memory and say so.
+func (s *Store) PutAll(kind string, objs []Object) error {
+	if s == nil || len(objs) == 0 {
+		return nil
+	}
+	// A large batch takes longer than one row; the bound grows with it.
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout+time.Duration(len(objs))*time.Millisecond)
+	defer cancel()
+	if err := s.putAll(ctx, kind, objs); err != nil {
+		return fmt.Errorf("sandbox state: save %d %s %s objects: %w", len(objs), s.provider, kind, err)
+	}
+	return nil
+}
+
+func (s *Store) putAll(ctx context.Context, kind string, objs []Object) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer func() { _ = tx.Rollback() }()
+	for len(objs) > 0 {
+		batch := objs[:min(putAllRows, len(objs))]
+		objs = objs[len(batch):]
+		var q strings.Builder
+		q.WriteString("INSERT INTO sandbox_objects (provider, kind, id, body) VALUES ")
+		args := make([]any, 0, 4*len(batch))
+		for i, o := range batch {
+			body, err := json.Marshal(o.Value)
+			if err != nil {
+				return fmt.Errorf("%s: %w", o.ID, err)
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4)
+			args = append(args, s.provider, kind, o.ID, string(body))
+		}
+		q.WriteString(" ON CONFLICT (provider, kind, id) DO UPDATE SET body = excluded.body")
+		if _, err := tx.ExecContext(ctx, q.String(), args...); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
 }
 
 // Delete forgets the object kind/id.

@@ -9,6 +9,7 @@
 //	/_faults                                  the fault plan (see package fault)
 //	POST|DELETE /_sandbox/customers/{id}/payment_methods
 //	                                          attach a test card / detach all
+//	POST /_sandbox/seed                       create N numbered customers (package seed)
 //	GET|POST /checkout/{session}              the hosted page of a setup session
 //
 // Once SendWebhooks names an endpoint, it also sends Stripe's signed events
@@ -107,6 +108,7 @@ func (e *Emulator) routes() {
 	}))
 	mux.Handle("POST /_sandbox/customers/{id}/payment_methods", authenticated(http.HandlerFunc(e.sandboxAttach)))
 	mux.Handle("DELETE /_sandbox/customers/{id}/payment_methods", authenticated(http.HandlerFunc(e.sandboxDetach)))
+	mux.Handle("POST /_sandbox/seed", authenticated(http.HandlerFunc(e.sandboxSeed)))
 	mux.HandleFunc("GET /checkout/{id}", e.checkoutPage)
 	mux.HandleFunc("POST /checkout/{id}", e.checkoutComplete)
 	mux.Handle("/", e.call(unrecognized))

@@ -46,6 +46,18 @@ async function errorType(promise) {
   }
 }
 
+// searchAll runs a customer search and collects what the SDK's stream
+// yields, page after page.
+function searchAll(gw, fn) {
+  return new Promise((resolve, reject) => {
+    const found = [];
+    const stream = gw.customer.search(fn);
+    stream.on("data", (c) => found.push({ id: c.id, email: c.email }));
+    stream.on("error", reject);
+    stream.on("end", () => resolve(found));
+  });
+}
+
 async function main() {
   const gw = gateway(process.env.BRAINTREE_PRIVATE_KEY);
   const id = process.env.CUSTOMER_ID;
@@ -66,6 +78,11 @@ async function main() {
   const method = await gw.paymentMethod.find(vaulted.paymentMethod.token);
 
   const badNonce = await gw.paymentMethod.create({ customerId: id, paymentMethodNonce: "not-a-nonce" });
+
+  const createdAt = new Date(created.customer.createdAt);
+  const minutes = (n) => new Date(createdAt.getTime() + n * 60000);
+  const search = await searchAll(gw, (q) => q.createdAt().between(minutes(-10), minutes(10)));
+  const emptySearch = await searchAll(gw, (q) => q.createdAt().between(new Date("2001-01-01T00:00:00Z"), new Date("2001-12-31T00:00:00Z")));
 
   process.stdout.write(
     JSON.stringify({
@@ -88,6 +105,8 @@ async function main() {
       again: summary(again),
       methodFound: { token: method.token, customerId: method.customerId },
       badNonce: { success: badNonce.success, codes: badNonce.errors.deepErrors().map((e) => e.code) },
+      search,
+      emptySearch,
       notFound: await errorType(gw.customer.find("no_such_customer")),
       badKey: await errorType(gateway("wrong-private-key").customer.find(id)),
       deleted: await errorType(gw.customer.delete(id)),
