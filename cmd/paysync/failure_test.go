@@ -176,27 +176,7 @@ func TestStripeMockConnection(t *testing.T) {
 // A bad secret key is an authentication error: permanent, stored, not retried.
 func TestBadCredentialsFailPermanently(t *testing.T) {
 	emu := stripeemu.New()
-	// While hold is on, the emulator does the work, then holds its answer
-	// for 1.5 s: the worker dies before it hears the customer was created.
-	var hold atomic.Bool
-	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !hold.Load() {
-			emu.ServeHTTP(w, r)
-			return
-		}
-		rec := httptest.NewRecorder()
-		emu.ServeHTTP(rec, r)
-		select {
-		case <-time.After(1500 * time.Millisecond):
-		case <-r.Context().Done():
-			return
-		}
-		for k, v := range rec.Header() {
-			w.Header()[k] = v
-		}
-		w.WriteHeader(rec.Code)
-		_, _ = w.Write(rec.Body.Bytes())
-	}))
+	hs := httptest.NewServer(emu)
 	t.Cleanup(hs.Close)
 	env := merge(baseEnv(t), backends[1].env(t), map[string]string{"PAYSYNC_CONFIG": stripeConnection(t, hs.URL, "rk_bad")})
 	s := startServer(t, env)
