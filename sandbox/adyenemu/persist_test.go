@@ -1,15 +1,12 @@
 package adyenemu_test
 
 import (
-	"context"
 	"database/sql"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/paysync/paysync/sandbox/adyenemu"
-	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/state/statetest"
 )
 
@@ -18,14 +15,7 @@ import (
 func TestStateSurvivesARestart(t *testing.T) {
 	statetest.EachDB(t, func(t *testing.T, db *sql.DB) {
 		boot := func() (*adyenemu.Emulator, *client) {
-			st := state.New(db, "adyen")
-			st.OnError = func(err error) { t.Error(err) }
-			emu, err := adyenemu.NewWithState(context.Background(), st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(emu)
-			t.Cleanup(srv.Close)
+			emu, srv := statetest.Boot(t, db, "adyen", adyenemu.NewWithState)
 			return emu, &client{t: t, url: srv.URL, key: adyenemu.SandboxAPIKey}
 		}
 		emu, c := boot()

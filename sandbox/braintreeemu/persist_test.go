@@ -3,13 +3,11 @@ package braintreeemu_test
 import (
 	"context"
 	"database/sql"
-	"net/http/httptest"
 	"testing"
 
 	bt "github.com/braintree-go/braintree-go"
 
 	"github.com/paysync/paysync/sandbox/braintreeemu"
-	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/state/statetest"
 )
 
@@ -19,14 +17,7 @@ func TestStateSurvivesARestart(t *testing.T) {
 	statetest.EachDB(t, func(t *testing.T, db *sql.DB) {
 		ctx := context.Background()
 		boot := func() (*braintreeemu.Emulator, *bt.Braintree) {
-			st := state.New(db, "braintree")
-			st.OnError = func(err error) { t.Error(err) }
-			emu, err := braintreeemu.NewWithState(ctx, st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(emu)
-			t.Cleanup(srv.Close)
+			emu, srv := statetest.Boot(t, db, "braintree", braintreeemu.NewWithState)
 			return emu, bt.NewWithHttpClient(bt.NewEnvironment(srv.URL), braintreeemu.MerchantID, braintreeemu.PublicKey, braintreeemu.PrivateKey, srv.Client())
 		}
 		emu, gw := boot()

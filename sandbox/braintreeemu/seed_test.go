@@ -12,7 +12,6 @@ import (
 	bt "github.com/braintree-go/braintree-go"
 
 	"github.com/paysync/paysync/sandbox/braintreeemu"
-	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/state/statetest"
 )
 
@@ -22,14 +21,7 @@ func TestSeed(t *testing.T) {
 	statetest.EachDB(t, func(t *testing.T, db *sql.DB) {
 		ctx := context.Background()
 		boot := func() (*httptest.Server, *bt.Braintree) {
-			st := state.New(db, "braintree")
-			st.OnError = func(err error) { t.Error(err) }
-			emu, err := braintreeemu.NewWithState(ctx, st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(emu)
-			t.Cleanup(srv.Close)
+			_, srv := statetest.Boot(t, db, "braintree", braintreeemu.NewWithState)
 			return srv, bt.NewWithHttpClient(bt.NewEnvironment(srv.URL), braintreeemu.MerchantID, braintreeemu.PublicKey, braintreeemu.PrivateKey, srv.Client())
 		}
 		seed := func(srv *httptest.Server, body string) int {

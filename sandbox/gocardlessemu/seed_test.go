@@ -1,13 +1,10 @@
 package gocardlessemu_test
 
 import (
-	"context"
 	"database/sql"
-	"net/http/httptest"
 	"testing"
 
 	"github.com/paysync/paysync/sandbox/gocardlessemu"
-	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/state/statetest"
 )
 
@@ -16,14 +13,7 @@ import (
 func TestSeed(t *testing.T) {
 	statetest.EachDB(t, func(t *testing.T, db *sql.DB) {
 		boot := func() *api {
-			st := state.New(db, "gocardless")
-			st.OnError = func(err error) { t.Error(err) }
-			emu, err := gocardlessemu.NewWithState(context.Background(), st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(emu)
-			t.Cleanup(srv.Close)
+			emu, srv := statetest.Boot(t, db, "gocardless", gocardlessemu.NewWithState)
 			return &api{t: t, url: srv.URL, emu: emu}
 		}
 		a := boot()

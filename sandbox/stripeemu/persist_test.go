@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/paysync/paysync/sandbox/state"
 	"github.com/paysync/paysync/sandbox/state/statetest"
 	"github.com/paysync/paysync/sandbox/stripeemu"
 )
@@ -17,16 +16,8 @@ import (
 // customers in creation order, payment methods, sessions, idempotency keys.
 func TestStateSurvivesARestart(t *testing.T) {
 	statetest.EachDB(t, func(t *testing.T, db *sql.DB) {
-		ctx := context.Background()
 		boot := func() (*stripeemu.Emulator, *client) {
-			st := state.New(db, "stripe")
-			st.OnError = func(err error) { t.Error(err) }
-			emu, err := stripeemu.NewWithState(ctx, st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(emu)
-			t.Cleanup(srv.Close)
+			emu, srv := statetest.Boot(t, db, "stripe", stripeemu.NewWithState)
 			return emu, &client{t: t, base: srv.URL, key: "sk_test_unit"}
 		}
 		emu, c := boot()

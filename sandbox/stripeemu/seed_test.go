@@ -21,14 +21,7 @@ import (
 func TestSeed(t *testing.T) {
 	statetest.EachDB(t, func(t *testing.T, db *sql.DB) {
 		boot := func() *client {
-			st := state.New(db, "stripe")
-			st.OnError = func(err error) { t.Error(err) }
-			emu, err := stripeemu.NewWithState(context.Background(), st)
-			if err != nil {
-				t.Fatal(err)
-			}
-			srv := httptest.NewServer(emu)
-			t.Cleanup(srv.Close)
+			_, srv := statetest.Boot(t, db, "stripe", stripeemu.NewWithState)
 			return &client{t: t, base: srv.URL, key: "sk_test_unit"}
 		}
 		c := boot()

@@ -5,6 +5,8 @@ package statetest
 import (
 	"context"
 	"database/sql"
+	"net/http"
+	"net/http/httptest"
 	"path/filepath"
 	"testing"
 
@@ -38,4 +40,19 @@ func EachDB(t *testing.T, test func(t *testing.T, db *sql.DB)) {
 			test(t, db)
 		})
 	}
+}
+
+// Boot builds an emulator on db's state of kind, as a process starting
+// again would, and serves it; a state write that fails fails the test.
+func Boot[E http.Handler](t *testing.T, db *sql.DB, kind string, newWithState func(context.Context, *state.Store) (E, error)) (E, *httptest.Server) {
+	t.Helper()
+	st := state.New(db, kind)
+	st.OnError = func(err error) { t.Error(err) }
+	emu, err := newWithState(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(emu)
+	t.Cleanup(srv.Close)
+	return emu, srv
 }
