@@ -26,16 +26,27 @@ type Error struct {
 	// Fields maps a request field (dialect-neutral snake_case name) to
 	// reasons such as "value_is_mandatory" or "invalid_value".
 	Fields map[string][]string
-	// Resource names what was not found or duplicated ("customer").
+	// Resource names what was not found or duplicated ("customer"), or,
+	// for EUNAVAILABLE, the dependency that is down ("database", "redis").
 	Resource string
+	// Err is the cause, for logs only: clients see Message.
+	Err error
 }
 
 func (e *Error) Error() string {
-	if len(e.Fields) == 0 {
-		return fmt.Sprintf("paysync: %s: %s", e.Code, e.Message)
+	s := fmt.Sprintf("paysync: %s: %s", e.Code, e.Message)
+	if len(e.Fields) > 0 {
+		s += " (" + e.fieldList() + ")"
 	}
-	return fmt.Sprintf("paysync: %s: %s (%s)", e.Code, e.Message, e.fieldList())
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
 }
+
+// Unwrap returns the cause, so that errors.Is still sees, for example, a
+// context deadline or driver.ErrBadConn under an EUNAVAILABLE.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) fieldList() string {
 	keys := make([]string, 0, len(e.Fields))
@@ -49,6 +60,12 @@ func (e *Error) fieldList() string {
 // Errorf returns an *Error with a formatted message.
 func Errorf(code, format string, args ...any) *Error {
 	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// Unavailable returns an EUNAVAILABLE *Error: dependency ("database",
+// "redis") could not be reached; cause is kept for the log.
+func Unavailable(dependency string, cause error) *Error {
+	return &Error{Code: EUNAVAILABLE, Resource: dependency, Message: "the " + dependency + " is unavailable, try again later", Err: cause}
 }
 
 // FieldError returns an *Error of code about one request field: reason is

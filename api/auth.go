@@ -139,8 +139,12 @@ func requireDashboardKey(a *authenticator, admin string, log *slog.Logger, next 
 		}
 		org, err := a.organization(r.Context(), key)
 		if err != nil {
-			log.ErrorContext(r.Context(), "dashboard authentication failed", "request_id", requestIDFrom(r.Context()), "err", err)
-			http.Error(w, http.StatusText(statusOf(err)), statusOf(err))
+			status := statusOf(err)
+			logFailure(r, log, status, err)
+			if status == http.StatusServiceUnavailable {
+				setRetryAfter(w)
+			}
+			http.Error(w, http.StatusText(status), status)
 			return
 		}
 		if org == nil {

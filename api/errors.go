@@ -1,9 +1,13 @@
 package api
 
 import (
+	"context"
 	"errors"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"sync"
+	"time"
 
 	"github.com/paysync/paysync"
 )
@@ -60,13 +64,88 @@ type dialect struct {
 }
 
 // fail answers err in d's shape. Server-side failures are logged (the
-// error only: request bodies and keys never reach the log).
+// error only: request bodies and keys never reach the log); a dependency
+// that is down is answered 503 with Retry-After.
 func fail(w http.ResponseWriter, r *http.Request, log *slog.Logger, d dialect, err error) {
 	status := statusOf(err)
 	if status >= 500 {
-		log.ErrorContext(r.Context(), "request failed", "request_id", requestIDFrom(r.Context()), "route", r.Pattern, "status", status, "err", err)
+		logFailure(r, log, status, err)
+	}
+	if status == http.StatusServiceUnavailable {
+		setRetryAfter(w)
 	}
 	d.writeError(w, status, err)
+}
+
+// retryAfterUnavailable is what a 503 asks clients to wait: about as long
+// as a database restart or a Redis failover takes, and short enough that
+// a client retrying on it loses little once the dependency is back.
+const retryAfterUnavailable = 5 * time.Second
+
+func setRetryAfter(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", strconv.Itoa(int(retryAfterUnavailable/time.Second)))
+}
+
+// failureNote carries a failed request's cause from the handler to the
+// request's one log line (logRequests), so that a failure is logged once,
+// on the line that has its method, route, status and duration.
+type failureNote struct {
+	mu    sync.Mutex
+	attrs []slog.Attr
+}
+
+type failureNoteKey struct{}
+
+// withFailureNotes gives each request a note for logFailure to fill.
+func withFailureNotes(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), failureNoteKey{}, &failureNote{})))
+	})
+}
+
+// logFailure records err as the cause of the request's failure: on the
+// request's log line when the request has a note, else on a line of its
+// own. An unavailable dependency is named.
+func logFailure(r *http.Request, log *slog.Logger, status int, err error) {
+	attrs := []slog.Attr{slog.Any("err", err)}
+	if paysync.ErrorCode(err) == paysync.EUNAVAILABLE {
+		attrs = append(attrs, slog.String("dependency", resourceOf(err)))
+	}
+	if n, ok := r.Context().Value(failureNoteKey{}).(*failureNote); ok {
+		n.mu.Lock()
+		n.attrs = append(n.attrs, attrs...)
+		n.mu.Unlock()
+		return
+	}
+	log.LogAttrs(r.Context(), slog.LevelError, "request failed",
+		append([]slog.Attr{slog.String("request_id", requestIDFrom(r.Context())), slog.String("route", r.Pattern), slog.Int("status", status)}, attrs...)...)
+}
+
+// noteHandler adds the note of the request being logged to the record:
+// the handler of the request log (logRequests), which logs with the
+// request's context.
+type noteHandler struct{ slog.Handler }
+
+func (h noteHandler) Handle(ctx context.Context, rec slog.Record) error {
+	if n, ok := ctx.Value(failureNoteKey{}).(*failureNote); ok {
+		n.mu.Lock()
+		attrs := n.attrs
+		n.attrs = nil
+		n.mu.Unlock()
+		if len(attrs) > 0 {
+			rec = rec.Clone()
+			rec.AddAttrs(attrs...)
+		}
+	}
+	return h.Handler.Handle(ctx, rec)
+}
+
+func (h noteHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return noteHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h noteHandler) WithGroup(name string) slog.Handler {
+	return noteHandler{h.Handler.WithGroup(name)}
 }
 
 // fieldsOf returns the per-field problems an error carries, or nil.

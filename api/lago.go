@@ -45,7 +45,10 @@ func writeLagoError(w http.ResponseWriter, status int, err error) {
 			body.ErrorDetails = map[string][]string{"base": {messageOf(err)}}
 		}
 	case http.StatusServiceUnavailable:
+		// Lago's render_error_response shape; the code says no more than
+		// the status, so that clients learn nothing of paysync's insides.
 		body.Error = "Service Unavailable"
+		body.Code = "service_unavailable"
 	default:
 		body.Status = http.StatusInternalServerError
 		body.Error = "Internal Server Error"

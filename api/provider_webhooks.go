@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"time"
@@ -66,7 +67,8 @@ func handleProviderWebhook(d Deps) http.Handler {
 		fresh, err := d.Notify.AddInboxEvents(r.Context(), inbox)
 		if err != nil {
 			// Not stored: the provider must send it again.
-			d.Logger.Error("provider webhook not stored", "provider", conns[0].Provider, "err", err)
+			logFailure(r, d.Logger, http.StatusServiceUnavailable, fmt.Errorf("provider webhook of %s not stored: %w", conns[0].Provider, err))
+			setRetryAfter(w)
 			http.Error(w, "temporarily unavailable", http.StatusServiceUnavailable)
 			return
 		}

@@ -74,6 +74,8 @@ func NewServer(d Deps) http.Handler {
 	addRoutes(mux, d, auth)
 	var h http.Handler = mux
 	h = recoverPanics(d.Logger, h)
-	h = logRequests(d.Logger, h)
+	// A failure's cause goes on the request's own log line (see logFailure).
+	h = logRequests(slog.New(noteHandler{d.Logger.Handler()}), h)
+	h = withFailureNotes(h)
 	return h
 }

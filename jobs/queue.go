@@ -110,7 +110,8 @@ func (q *Queue) EnqueueSync(ctx context.Context, ref paysync.LinkRef, delay time
 // completed while its link is still pending (a crash between the provider
 // call and the database write, or a manual intervention) is replaced.
 func (q *Queue) Ensure(ctx context.Context, ref paysync.LinkRef) (enqueued bool, err error) {
-	return q.ensure(ctx, ref, q.Options.CriticalQueue())
+	enqueued, err = q.ensure(ctx, ref, q.Options.CriticalQueue())
+	return enqueued, redisUnavailable(err)
 }
 
 // ensure is Ensure on the named queue (a TaskID is unique within its queue).
@@ -173,10 +174,24 @@ func (q *Queue) enqueue(ctx context.Context, t *asynq.Task, opts ...asynq.Option
 	if isConflict(err) {
 		return nil
 	}
-	return err
+	return redisUnavailable(err)
 }
 
 func isConflict(err error) bool { return errors.Is(err, asynq.ErrTaskIDConflict) }
+
+// redisUnavailable classifies a failure of the queue, other than a TaskID
+// conflict, as Redis being unavailable (EUNAVAILABLE, "redis"). The tasks
+// and options paysync builds always encode and validate, so what is left
+// is Redis refusing or not answering; asynq flattens some of those into
+// text ("redis eval error: dial tcp ..."), so they cannot be told apart
+// by type.
+func redisUnavailable(err error) error {
+	var pe *paysync.Error
+	if err == nil || isConflict(err) || errors.As(err, &pe) {
+		return err
+	}
+	return paysync.Unavailable("redis", err)
+}
 
 // notBefore is the earliest whole second at least d from now: asynq keeps
 // schedules in whole seconds and truncates, which would run a task up to a

@@ -378,7 +378,7 @@ func (db *DB) Customers(ctx context.Context, orgID string, f paysync.CustomerFil
 	}
 	var total int
 	if err := db.ro.QueryRowContext(ctx, "SELECT COUNT(*) FROM customers c WHERE "+where, args...).Scan(&total); err != nil {
-		return nil, 0, err
+		return nil, 0, unavailable(err)
 	}
 	return cs, total, nil
 }
@@ -408,9 +408,10 @@ func pageBounds(f paysync.CustomerFilter) (limit, offset int) {
 func (db *DB) queryCustomers(ctx context.Context, query string, args ...any) ([]*paysync.Customer, error) {
 	rows, err := db.ro.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
-	return scanCustomers(rows)
+	cs, err := scanCustomers(rows)
+	return cs, unavailable(err)
 }
 
 // DeleteCustomer implements paysync.Store; the link goes by ON DELETE CASCADE.

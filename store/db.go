@@ -7,14 +7,15 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"runtime"
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
-	_ "modernc.org/sqlite"             // database/sql driver "sqlite"
+	"github.com/jackc/pgx/v5/stdlib" // also registers database/sql driver "pgx"
+	_ "modernc.org/sqlite"           // database/sql driver "sqlite"
 
 	"github.com/paysync/paysync"
 )
@@ -60,10 +61,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
-	pool, err := sql.Open("pgx", dsn)
+	connector, err := stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
+	// What sql.Open("pgx", dsn) builds, with connection failures
+	// classified as the database being unavailable.
+	pool := sql.OpenDB(classifyingConnector{connector})
 	// Every API request holds one connection for its upsert transaction;
 	// 40 serves a few dozen concurrent requests per process while staying
 	// well under PostgreSQL's default max_connections of 100. Idle
@@ -74,6 +78,11 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	db := &DB{rw: pool, ro: pool, dialect: Postgres}
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
+		// At start-up the cause is the message, not "try again later".
+		var pe *paysync.Error
+		if errors.As(err, &pe) && pe.Err != nil {
+			err = pe.Err
+		}
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
 	return db, nil
@@ -176,13 +185,13 @@ func (db *DB) forUpdate() string {
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.rw.BeginTx(ctx, nil)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	if err := fn(tx); err != nil {
 		_ = tx.Rollback()
-		return err
+		return unavailable(err)
 	}
-	return tx.Commit()
+	return unavailable(tx.Commit())
 }
 
 // now is the store's clock: UTC at microsecond precision, which both
@@ -201,7 +210,7 @@ func normTime(t time.Time) time.Time {
 func (db *DB) execOne(ctx context.Context, missing func() error, query string, args ...any) error {
 	res, err := db.rw.ExecContext(ctx, query, args...)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
 	n, err := res.RowsAffected()
 	if err != nil {
@@ -217,12 +226,13 @@ func notFoundResource(resource, message string) error {
 	return &paysync.Error{Code: paysync.ENOTFOUND, Resource: resource, Message: message}
 }
 
-// noRow answers missing's error for sql.ErrNoRows, and err otherwise.
+// noRow answers missing's error for sql.ErrNoRows, and err otherwise
+// (classified, see unavailable).
 func noRow(err error, missing func() error) error {
 	if errors.Is(err, sql.ErrNoRows) {
 		return missing()
 	}
-	return err
+	return unavailable(err)
 }
 
 // absent is the missing row's answer where none is no error.
@@ -249,7 +259,7 @@ func selectOne[R any](ctx context.Context, q querier, fields []field[R], missing
 func selectAll[R any](ctx context.Context, q querier, fields []field[R], from string, args ...any) ([]*R, error) {
 	rows, err := q.QueryContext(ctx, "SELECT "+strings.Join(names(fields), ", ")+" FROM "+from, args...)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	defer rows.Close()
 	var out []*R
@@ -260,7 +270,7 @@ func selectAll[R any](ctx context.Context, q querier, fields []field[R], from st
 		}
 		out = append(out, r)
 	}
-	return out, rows.Err()
+	return out, unavailable(rows.Err())
 }
 
 // ids runs a query of one text column.
@@ -272,7 +282,7 @@ func (db *DB) ids(ctx context.Context, query string, args ...any) ([]string, err
 func queryIDs(ctx context.Context, q querier, query string, args ...any) ([]string, error) {
 	rows, err := q.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, err
+		return nil, unavailable(err)
 	}
 	defer rows.Close()
 	var out []string
@@ -283,5 +293,5 @@ func queryIDs(ctx context.Context, q querier, query string, args ...any) ([]stri
 		}
 		out = append(out, id)
 	}
-	return out, rows.Err()
+	return out, unavailable(rows.Err())
 }
