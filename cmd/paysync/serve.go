@@ -50,7 +50,18 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	if cfg.MetricsAddr != "" {
+		// Every role, the worker included, answers probes and scrapes here;
+		// it is opened first so that a taken port stops start-up early.
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("PAYSYNC_METRICS_ADDR: %w", err)
+		}
+		stop := serveHTTP(ctx, ln, a.OpsHandler(), cfg.ShutdownTimeout, errc)
+		defer stop()
+		log.Info("metrics and health listening", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+	}
 	if a.EmbeddedRedis != nil {
 		// miniredis only expires keys when told time has passed; asynq's
 		// server heartbeats and unique locks rely on expiry.
@@ -95,18 +106,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err != nil {
 			return fmt.Errorf("PAYSYNC_ADDR: %w", err)
 		}
-		hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		log.Info("paysync listening", "addr", ln.Addr().String(), "role", *role)
-		go func() {
-			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				errc <- err
-			}
-		}()
-		defer func() {
-			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-			defer scancel()
-			_ = hs.Shutdown(sctx)
-		}()
+		stop := serveHTTP(ctx, ln, handler, cfg.ShutdownTimeout, errc)
+		defer stop()
 	} else {
 		log.Info("paysync worker running", "role", *role)
 	}
@@ -116,5 +118,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil
 	case err := <-errc:
 		return err
+	}
+}
+
+// serveHTTP serves h on ln until the returned stop, which shuts the server
+// down gracefully within timeout; a serve failure goes to errc.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, errc chan<- error) (stop func()) {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	return func() {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer scancel()
+		_ = hs.Shutdown(sctx)
 	}
 }
