@@ -41,6 +41,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("--role=%s: configure provider connections (PAYSYNC_CONFIG): sandbox emulators live inside one process; run `paysync serve` for the sandbox", *role)
 		}
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		// Every role, the worker included, answers probes and scrapes
+		// there. It is opened before anything else so that a taken port
+		// stops start-up with nothing to undo.
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("PAYSYNC_METRICS_ADDR: %w", err)
+		}
+		defer metricsLn.Close() // when start-up fails before it is served
+	}
 	log := app.NewLogger(cfg, stderr)
 	a, err := app.New(ctx, cfg, log, stdout)
 	if err != nil {
@@ -51,16 +61,10 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, 3)
-	if cfg.MetricsAddr != "" {
-		// Every role, the worker included, answers probes and scrapes here;
-		// it is opened first so that a taken port stops start-up early.
-		ln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			return fmt.Errorf("PAYSYNC_METRICS_ADDR: %w", err)
-		}
-		stop := serveHTTP(ctx, ln, a.OpsHandler(), cfg.ShutdownTimeout, errc)
+	if metricsLn != nil {
+		stop := serveHTTP(ctx, metricsLn, a.OpsHandler(), cfg.ShutdownTimeout, errc)
 		defer stop()
-		log.Info("metrics and health listening", "addr", ln.Addr().String(), "paths", "/metrics /healthz /readyz")
+		log.Info("metrics and health listening", "addr", metricsLn.Addr().String(), "paths", "/metrics /healthz /readyz")
 	}
 	if a.EmbeddedRedis != nil {
 		// miniredis only expires keys when told time has passed; asynq's
