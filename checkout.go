@@ -60,7 +60,7 @@ func (s *Service) SetupURL(ctx context.Context, c *Customer, returnURL string) (
 	}
 	// Every call makes a new link, as Lago's does; the key only guards the
 	// one call against the adapter's own retries.
-	url, err := linker.SetupLink(ctx, c, l.ProviderCustomerID, returnURL, "paysync-setup-"+uuid.NewString())
+	url, err := linker.SetupLink(WithOperation(ctx, "setup_link"), c, l.ProviderCustomerID, returnURL, "paysync-setup-"+uuid.NewString())
 	if err != nil {
 		pe := AsProviderError(l.Provider, err)
 		if pe.Retryable {

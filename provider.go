@@ -177,3 +177,20 @@ func WithBulk(ctx context.Context) context.Context { return context.WithValue(ct
 
 // IsBulk reports whether ctx was marked by WithBulk.
 func IsBulk(ctx context.Context) bool { b, _ := ctx.Value(bulkKey{}).(bool); return b }
+
+type operationKey struct{}
+
+// WithOperation names the provider operation (create_customer,
+// customer_status, ...) the calls made under ctx belong to, for the
+// provider call metrics: one HTTP call cannot tell which operation it serves.
+func WithOperation(ctx context.Context, op string) context.Context {
+	return context.WithValue(ctx, operationKey{}, op)
+}
+
+// OperationOf is the operation WithOperation named, "other" when none.
+func OperationOf(ctx context.Context) string {
+	if op, _ := ctx.Value(operationKey{}).(string); op != "" {
+		return op
+	}
+	return "other"
+}

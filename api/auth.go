@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/hex"
 	"log/slog"
 	"net/http"
@@ -154,6 +155,30 @@ func requireDashboardKey(a *authenticator, admin string, log *slog.Logger, next 
 		}
 		if admin != "" && org.Name != admin {
 			http.Error(w, "Forbidden: the dashboard takes a key of organization "+admin, http.StatusForbidden)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requireOperator guards the dashboard with operator credentials (HTTP
+// Basic auth) instead of API keys: the dashboard controls every
+// organization's queues, which no tenant's key should reach. Passwords
+// are compared by their SHA-256 in constant time; an unknown user costs
+// the same comparison.
+func requireOperator(users map[string][32]byte, log *slog.Logger, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, password, ok := r.BasicAuth()
+		want, known := users[user]
+		got := sha256.Sum256([]byte(password))
+		if !ok || subtle.ConstantTimeCompare(got[:], want[:]) != 1 || !known {
+			if ok {
+				// Neither the user name (a password typed in the wrong
+				// field) nor the password is logged.
+				log.WarnContext(r.Context(), "dashboard: operator credentials refused", "request_id", requestIDFrom(r.Context()))
+			}
+			w.Header().Set("WWW-Authenticate", `Basic realm="paysync dashboard"`)
+			http.Error(w, "Unauthorized", http.StatusUnauthorized)
 			return
 		}
 		next.ServeHTTP(w, r)

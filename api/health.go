@@ -6,6 +6,13 @@ import (
 	"time"
 )
 
+// AddHealthRoutes serves GET /healthz and GET /readyz on mux: the API
+// server's and the metrics listener's, which every role opens.
+func AddHealthRoutes(mux *http.ServeMux, ready func(context.Context) error) {
+	mux.Handle("GET /healthz", handleHealthz())
+	mux.Handle("GET /readyz", handleReadyz(ready))
+}
+
 // handleHealthz answers while the process serves HTTP at all: liveness.
 func handleHealthz() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

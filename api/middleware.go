@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"time"
+
+	"github.com/paysync/paysync/internal/metrics"
 )
 
 type requestIDKey struct{}
@@ -81,6 +84,12 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK
 		}
+		took := time.Since(start)
+		// The route template and a known method only: the raw path
+		// carries external ids, and the method is the client's to choose.
+		method := metricMethod(r.Method)
+		metrics.HTTPRequests.WithLabelValues(route, method, strconv.Itoa(status)).Inc()
+		metrics.HTTPDuration.WithLabelValues(route, method).Observe(took.Seconds())
 		level := slog.LevelInfo
 		switch {
 		case status >= 500:
@@ -92,10 +101,21 @@ func logRequests(log *slog.Logger, next http.Handler) http.Handler {
 			slog.String("method", r.Method),
 			slog.String("route", route),
 			slog.Int("status", status),
-			slog.Duration("duration", time.Since(start)),
+			slog.Duration("duration", took),
 			slog.String("request_id", id),
 		)
 	})
+}
+
+// metricMethod is method when it is a standard one, else "OTHER", so that
+// a client cannot add label values at will.
+func metricMethod(method string) string {
+	switch method {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return method
+	}
+	return "OTHER"
 }
 
 // recoverPanics turns a handler panic into a 500 instead of a dropped

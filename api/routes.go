@@ -8,13 +8,16 @@ import (
 
 // addRoutes is the server's whole surface, in one place.
 func addRoutes(mux *http.ServeMux, d Deps, auth *authenticator) {
-	mux.Handle("GET /healthz", handleHealthz())
-	mux.Handle("GET /readyz", handleReadyz(d.Ready))
+	AddHealthRoutes(mux, d.Ready)
 	mux.Handle("GET "+SetupDonePath, handleSetupDone())
 
 	if d.Monitoring != nil {
 		// Trailing slash: asynqmon serves its SPA and API below its root.
-		mux.Handle("/monitoring/", requireDashboardKey(auth, d.MonitoringOrganization, d.Logger, d.Monitoring))
+		guard := requireDashboardKey(auth, d.MonitoringOrganization, d.Logger, d.Monitoring)
+		if len(d.DashboardUsers) > 0 {
+			guard = requireOperator(d.DashboardUsers, d.Logger, d.Monitoring)
+		}
+		mux.Handle("/monitoring/", guard)
 	}
 	for name, h := range d.Sandbox {
 		prefix := "/sandbox/" + name

@@ -30,6 +30,10 @@ type Deps struct {
 	// MonitoringOrganization, when set, is the one organization whose keys
 	// open the dashboard (it controls every organization's queues).
 	MonitoringOrganization string
+	// DashboardUsers, when set, are the operator credentials that alone
+	// open the dashboard, by HTTP Basic auth: user name to the SHA-256 of
+	// the password (PAYSYNC_DASHBOARD_USERS). Tenants' API keys then do not.
+	DashboardUsers map[string][32]byte
 	// Ready reports whether the dependencies (database, Redis) answer; its
 	// error names what is down. nil means always ready.
 	Ready func(context.Context) error

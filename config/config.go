@@ -53,6 +53,8 @@ var Vars = []Var{
 	{"PAYSYNC_WEBHOOK_ALLOW_HTTP", "false (true in sandbox mode)", "allow plain http client webhook URLs"},
 	{"PAYSYNC_WEBHOOK_ALLOW_PRIVATE", "false", "allow client webhook URLs on private, loopback and link-local addresses"},
 	{"PAYSYNC_SHUTDOWN_TIMEOUT", "30s", "graceful stop"},
+	{"PAYSYNC_METRICS_ADDR", DefaultMetricsAddr, "/metrics, /healthz and /readyz listener of every role (off: none)"},
+	{"PAYSYNC_DASHBOARD_USERS", "", "user:sha256:<hex of password>,... : operators who alone open /monitoring/"},
 }
 
 // Config is everything paysync needs to start.
@@ -112,6 +114,12 @@ type Config struct {
 	// (PAYSYNC_WEBHOOK_ALLOW_PRIVATE).
 	WebhookAllowHTTP    bool
 	WebhookAllowPrivate bool
+	// MetricsAddr serves /metrics, /healthz and /readyz in every role
+	// (PAYSYNC_METRICS_ADDR); "" when turned off.
+	MetricsAddr string
+	// DashboardUsers are the operators who alone open /monitoring/, by
+	// user name to the SHA-256 of their password (PAYSYNC_DASHBOARD_USERS).
+	DashboardUsers map[string][32]byte
 }
 
 // Organization is a tenant from the configuration file.
@@ -237,6 +245,9 @@ func Load(getenv func(string) string) (*Config, error) {
 		c.Organizations = orgs
 	}
 	if err := c.loadEgress(getenv); err != nil {
+		return nil, err
+	}
+	if err := c.loadOps(getenv); err != nil {
 		return nil, err
 	}
 	return c, nil

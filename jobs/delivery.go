@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/internal/egress"
+	"github.com/paysync/paysync/internal/metrics"
 )
 
 // TypeDeliver sends one client webhook delivery.
@@ -62,10 +64,14 @@ func (d *Deliverer) ProcessTask(ctx context.Context, t *asynq.Task) error {
 		return err
 	}
 	status, sendErr := d.send(ctx, del, sig)
-	errText := ""
+	errText, result := "", "delivered"
 	if sendErr != nil {
-		errText = sendErr.Error()
+		errText, result = sendErr.Error(), "failed"
+		if errors.Is(sendErr, egress.ErrRefused) {
+			result = "refused" // the endpoint resolved to a forbidden address
+		}
 	}
+	metrics.WebhookDeliveries.WithLabelValues(result).Inc()
 	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)
 	defer cancel()
 	if err := d.Deliveries.RecordDeliveryAttempt(rctx, id, status, errText, sendErr == nil); err != nil {

@@ -13,9 +13,12 @@ import (
 	"testing"
 
 	"github.com/hibiken/asynq"
+	"github.com/prometheus/client_golang/prometheus"
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/paysync/paysync"
 	"github.com/paysync/paysync/internal/egress"
+	"github.com/paysync/paysync/internal/metrics"
 	"github.com/paysync/paysync/internal/testenv"
 	"github.com/paysync/paysync/jobs"
 	"github.com/paysync/paysync/store"
@@ -87,8 +90,12 @@ func TestDeliveryRefusedAfterRebinding(t *testing.T) {
 
 			n.set("127.0.0.1") // the name is re-pointed after registration
 			deliver := &jobs.Deliverer{Deliveries: db, Endpoints: db, Client: jobs.NewDeliveryClient(policy)}
+			refused := counterValue(t, metrics.WebhookDeliveries.WithLabelValues("refused"))
 			if err := deliver.ProcessTask(ctx, task); err == nil || !strings.Contains(err.Error(), "refused") {
 				t.Fatalf("delivery to a rebound name: %v", err)
+			}
+			if d := counterValue(t, metrics.WebhookDeliveries.WithLabelValues("refused")) - refused; d < 1 {
+				t.Errorf("paysync_webhook_deliveries_total{outcome=refused} grew by %v, want 1", d)
 			}
 			if hits.Load() != 0 {
 				t.Fatal("the loopback server was reached")
@@ -108,4 +115,13 @@ func TestDeliveryRefusedAfterRebinding(t *testing.T) {
 			}
 		})
 	}
+}
+
+func counterValue(t *testing.T, c prometheus.Counter) float64 {
+	t.Helper()
+	var m dto.Metric
+	if err := c.Write(&m); err != nil {
+		t.Fatal(err)
+	}
+	return m.GetCounter().GetValue()
 }

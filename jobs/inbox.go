@@ -2,10 +2,12 @@ package jobs
 
 import (
 	"context"
+	"time"
 
 	"github.com/hibiken/asynq"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/internal/metrics"
 )
 
 // TypeInbox processes one stored provider webhook event.
@@ -41,6 +43,8 @@ func (r *Refresher) ProcessInbox(ctx context.Context, t *asynq.Task) error {
 	if merr := r.Inbox.MarkInboxProcessed(ctx, id); merr != nil {
 		return merr
 	}
+	// Receipt to processed, retries included: what a backed-up inbox costs.
+	metrics.InboxLag.Observe(time.Since(ev.ReceivedAt).Seconds())
 	return err
 }
 
@@ -55,7 +59,7 @@ func (r *Refresher) processEvent(ctx context.Context, ev *paysync.InboxEvent) er
 		if !ok {
 			return nil
 		}
-		customerID, err = resolver.EventCustomer(ctx, paysync.WebhookEvent{ID: ev.EventID, Type: ev.Type, ResourceID: ev.ResourceID})
+		customerID, err = resolver.EventCustomer(paysync.WithOperation(ctx, OpEventCustomer), paysync.WebhookEvent{ID: ev.EventID, Type: ev.Type, ResourceID: ev.ResourceID})
 		if err != nil {
 			return skipPermanent(ev.Provider, err)
 		}

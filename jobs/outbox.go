@@ -46,13 +46,13 @@ func (o *Outbox) FlushCustomer(ctx context.Context, customerID string) error {
 
 // FlushPending delivers up to limit notifications created before the
 // given time and still pending: a crash came right after the change they
-// announce committed.
-func (o *Outbox) FlushPending(ctx context.Context, before time.Time, limit int) error {
+// announce committed. It reports how many it found.
+func (o *Outbox) FlushPending(ctx context.Context, before time.Time, limit int) (int, error) {
 	ids, err := o.Notifications.PendingNotifications(ctx, before, limit)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	return o.flushAll(ctx, ids)
+	return len(ids), o.flushAll(ctx, ids)
 }
 
 func (o *Outbox) flushAll(ctx context.Context, ids []string) error {

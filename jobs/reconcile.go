@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/internal/metrics"
 )
 
 // Reconciler re-enqueues links left pending: the enqueue failed (Redis down
@@ -76,25 +77,27 @@ func (r *Reconciler) Pass(ctx context.Context, before time.Time) (int, error) {
 	}
 	if r.Inbox != nil {
 		events, err := r.Inbox.UnprocessedInbox(ctx, before, r.batch())
-		if err := enqueueAll(ctx, events, err, r.Queue.EnqueueInbox); err != nil {
+		if err := enqueueAll(ctx, "inbox", events, err, r.Queue.EnqueueInbox); err != nil {
 			return n, err
 		}
 	}
 	if r.Outbox != nil {
-		if err := r.Outbox.FlushPending(ctx, before, r.batch()); err != nil {
+		flushed, err := r.Outbox.FlushPending(ctx, before, r.batch())
+		metrics.ReconcilerRequeued.WithLabelValues("notification").Add(float64(flushed))
+		if err != nil {
 			return n, err
 		}
 	}
 	if r.Deliveries != nil {
 		deliveries, err := r.Deliveries.UnsentDeliveries(ctx, before, r.batch())
 		enqueue := func(ctx context.Context, id string) error { return r.Queue.EnqueueDelivery(ctx, id, r.WebhookMaxRetry) }
-		if err := enqueueAll(ctx, deliveries, err, enqueue); err != nil {
+		if err := enqueueAll(ctx, "delivery", deliveries, err, enqueue); err != nil {
 			return n, err
 		}
 	}
 	if r.PaymentMethods != nil && r.RefreshEvery > 0 {
 		links, err := r.PaymentMethods.LinksToRefresh(ctx, time.Now().Add(-r.RefreshEvery), r.batch())
-		if err := enqueueAll(ctx, links, err, r.Queue.EnqueueRefresh); err != nil {
+		if err := enqueueAll(ctx, "refresh", links, err, r.Queue.EnqueueRefresh); err != nil {
 			return n, err
 		}
 	}
@@ -102,8 +105,8 @@ func (r *Reconciler) Pass(ctx context.Context, before time.Time) (int, error) {
 }
 
 // enqueueAll queues every id of a listing that returned listErr, stopping
-// at the first failure.
-func enqueueAll(ctx context.Context, ids []string, listErr error, enqueue func(context.Context, string) error) error {
+// at the first failure, and counts them under kind.
+func enqueueAll(ctx context.Context, kind string, ids []string, listErr error, enqueue func(context.Context, string) error) error {
 	if listErr != nil {
 		return listErr
 	}
@@ -111,6 +114,7 @@ func enqueueAll(ctx context.Context, ids []string, listErr error, enqueue func(c
 		if err := enqueue(ctx, id); err != nil {
 			return err
 		}
+		metrics.ReconcilerRequeued.WithLabelValues(kind).Inc()
 	}
 	return nil
 }
@@ -145,6 +149,7 @@ func (r *Reconciler) pendingLinks(ctx context.Context, before time.Time) (int, e
 			}
 			if enqueued {
 				n++
+				metrics.ReconcilerRequeued.WithLabelValues("sync").Inc()
 			}
 		}
 		// A failure above leaves the cursor before the batch, to try again.

@@ -61,7 +61,7 @@ func (r *Refresher) refresh(ctx context.Context, c *paysync.Customer) error {
 		return nil
 	}
 	checkedAt := time.Now()
-	st, err := p.CustomerStatus(ctx, l.ProviderCustomerID)
+	st, err := p.CustomerStatus(paysync.WithOperation(ctx, OpCustomerStatus), l.ProviderCustomerID)
 	if err != nil {
 		pe := paysync.AsProviderError(l.Provider, err)
 		if pe.Code != paysync.CodeCustomerNotFound {

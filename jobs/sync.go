@@ -9,6 +9,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/internal/metrics"
 )
 
 // TypeSync is the task type of the customer sync job.
@@ -91,10 +92,12 @@ func (s *Syncer) attempt(ctx context.Context, ref paysync.LinkRef, final bool) e
 	// A failed link of the same generation is retried too: that is an
 	// operator pressing "run" on the archived task in asynqmon.
 	if l.Generation != ref.Generation || l.State == paysync.SyncSynced || l.State == paysync.SyncNone {
+		outcome(l.Provider, "skipped")
 		return nil
 	}
 	p, err := s.Connections.Provider(c.OrganizationID, l.Provider, l.ConnectionCode)
 	if err != nil {
+		outcome(l.Provider, "failed")
 		pe := &paysync.ProviderError{Provider: l.Provider, Code: "connection_not_found", Message: err.Error()}
 		return s.record(ctx, c, ref, paysync.SyncResult{State: paysync.SyncFailed, Error: pe}, pe)
 	}
@@ -102,19 +105,35 @@ func (s *Syncer) attempt(ctx context.Context, ref paysync.LinkRef, final bool) e
 	// path); linking verifies the given id and reads it.
 	pc := paysync.ProviderCustomer{ID: l.ProviderCustomerID}
 	if l.LinkOnly {
-		pc.CustomerStatus, err = p.CustomerStatus(ctx, pc.ID)
+		pc.CustomerStatus, err = p.CustomerStatus(paysync.WithOperation(ctx, OpCustomerStatus), pc.ID)
 	} else {
-		pc, err = p.CreateCustomer(ctx, paysync.CreateCustomerRequest{Customer: c, Link: l, IdempotencyKey: l.IdempotencyKey()})
+		pc, err = p.CreateCustomer(paysync.WithOperation(ctx, OpCreateCustomer),
+			paysync.CreateCustomerRequest{Customer: c, Link: l, IdempotencyKey: l.IdempotencyKey()})
 	}
 	if err != nil {
 		pe := paysync.AsProviderError(l.Provider, err)
-		state := paysync.SyncPending
+		state, result := paysync.SyncPending, "retry"
 		if !pe.Retryable || final {
-			state = paysync.SyncFailed
+			state, result = paysync.SyncFailed, "failed"
 		}
+		outcome(l.Provider, result)
 		return s.record(ctx, c, ref, paysync.SyncResult{State: state, ProviderCustomerID: pc.ID, Error: pe}, pe)
 	}
+	outcome(l.Provider, "synced")
 	return s.record(ctx, c, ref, paysync.SyncResult{State: paysync.SyncSynced, ProviderCustomerID: pc.ID, HasPaymentMethod: pc.HasPaymentMethod}, nil)
+}
+
+// Provider operations, the operation label of the provider call metrics.
+const (
+	OpCreateCustomer = "create_customer"
+	OpCustomerStatus = "customer_status"
+	OpEventCustomer  = "event_customer"
+)
+
+// outcome counts one sync attempt's result (synced, failed, retry or
+// skipped) by provider: paysync_sync_outcomes_total.
+func outcome(kind paysync.ProviderKind, result string) {
+	metrics.SyncOutcomes.WithLabelValues(string(kind), result).Inc()
 }
 
 // record stores the outcome; a store failure is retryable, so the provider

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/internal/metrics"
 )
 
 // Pauses a 429 asks for are kept within these bounds: at least a second
@@ -194,12 +195,16 @@ func (l *limiter) Pause(ctx context.Context, d time.Duration) {
 // connection, honouring the provider's Retry-After (RateLimit-Reset at
 // GoCardless).
 type rateLimited struct {
+	kind    paysync.ProviderKind // the wait's metric label
 	limiter *limiter
 	next    http.RoundTripper
 }
 
 func (t *rateLimited) RoundTrip(req *http.Request) (*http.Response, error) {
-	if err := t.limiter.Wait(req.Context()); err != nil {
+	start := time.Now()
+	err := t.limiter.Wait(req.Context())
+	metrics.RateLimitWait.WithLabelValues(string(t.kind)).Observe(time.Since(start).Seconds())
+	if err != nil {
 		return nil, err
 	}
 	resp, err := t.next.RoundTrip(req)

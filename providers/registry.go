@@ -81,8 +81,9 @@ func NewRegistry(conns []paysync.Connection, factories map[paysync.ProviderKind]
 			}
 			transport = HandlerTransport{Handler: h}
 		}
+		transport = observed{kind: c.Provider, next: transport}
 		if c.RateLimit > 0 {
-			transport = &rateLimited{limiter: newLimiter(c, opt.Redis, opt.LiveShare), next: transport}
+			transport = &rateLimited{kind: c.Provider, limiter: newLimiter(c, opt.Redis, opt.LiveShare), next: transport}
 		}
 		p, err := factory(c, &http.Client{Transport: transport, Timeout: timeoutOf(c)})
 		if err != nil {

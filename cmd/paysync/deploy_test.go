@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -100,6 +101,77 @@ func TestContainerFiles(t *testing.T) {
 	for _, want := range []string{".git", "paysync.db*", "**/node_modules", "test/sdk", "*.test"} {
 		if !slices.Contains(ignore, want) {
 			t.Errorf(".dockerignore lacks %q", want)
+		}
+	}
+}
+
+// deploy/prometheus.yml scrapes the metrics listener of every long-running
+// paysync service of docker-compose.yml, on the port its
+// PAYSYNC_METRICS_ADDR names, and never the API port; the compose file
+// runs Prometheus with that file and Grafana with the dashboard.
+func TestPrometheusScrapesMetricsPorts(t *testing.T) {
+	read := func(name string) []byte {
+		raw, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return raw
+	}
+	var prom struct {
+		ScrapeConfigs []struct {
+			JobName string `yaml:"job_name"`
+			DNS     []struct {
+				Names []string `yaml:"names"`
+				Port  int      `yaml:"port"`
+			} `yaml:"dns_sd_configs"`
+		} `yaml:"scrape_configs"`
+	}
+	if err := yaml.Unmarshal(read("deploy/prometheus.yml"), &prom); err != nil {
+		t.Fatalf("deploy/prometheus.yml: %v", err)
+	}
+	scraped := map[string]string{} // service: port
+	for _, sc := range prom.ScrapeConfigs {
+		for _, d := range sc.DNS {
+			for _, n := range d.Names {
+				scraped[n] = strconv.Itoa(d.Port)
+			}
+		}
+	}
+	var compose struct {
+		Services map[string]struct {
+			Build       any               `yaml:"build"`
+			Image       string            `yaml:"image"`
+			Command     []string          `yaml:"command"`
+			Environment map[string]string `yaml:"environment"`
+			Volumes     []string          `yaml:"volumes"`
+		} `yaml:"services"`
+	}
+	if err := yaml.Unmarshal(read("docker-compose.yml"), &compose); err != nil {
+		t.Fatalf("docker-compose.yml: %v", err)
+	}
+	mounts := map[string]bool{}
+	for name, s := range compose.Services {
+		for _, v := range s.Volumes {
+			mounts[strings.SplitN(v, ":", 2)[0]] = true
+		}
+		if s.Build == nil || !slices.Contains(s.Command, "serve") {
+			continue
+		}
+		addr := s.Environment["PAYSYNC_METRICS_ADDR"]
+		port := addr[strings.LastIndex(addr, ":")+1:]
+		if addr == "" || port == "8080" {
+			t.Errorf("service %s: PAYSYNC_METRICS_ADDR %q is not a port of its own", name, addr)
+		}
+		if scraped[name] != port {
+			t.Errorf("service %s: prometheus scrapes port %q, its metrics listen on %q", name, scraped[name], port)
+		}
+	}
+	if len(scraped) < 2 {
+		t.Errorf("prometheus scrapes %v, want the api and worker services", scraped)
+	}
+	for _, want := range []string{"./deploy/prometheus.yml", "./deploy/grafana-paysync.json", "./deploy/grafana/provisioning"} {
+		if !mounts[want] {
+			t.Errorf("docker-compose.yml mounts no %s", want)
 		}
 	}
 }

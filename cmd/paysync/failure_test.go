@@ -129,7 +129,7 @@ func TestWorkerKilledMidTaskMakesOneCustomer(t *testing.T) {
 	api := testenv.StartProcess(t, "", envList(env), bin, "serve", "--role=api")
 	testenv.WaitHTTP(t, "http://"+env["PAYSYNC_ADDR"]+"/healthz", 60*time.Second)
 	_ = api
-	workerEnv := merge(env, map[string]string{"PAYSYNC_ADDR": "127.0.0.1:0"})
+	workerEnv := merge(env, map[string]string{"PAYSYNC_ADDR": "127.0.0.1:0", "PAYSYNC_METRICS_ADDR": "127.0.0.1:0"})
 	worker := testenv.StartProcess(t, "", envList(workerEnv), bin, "serve", "--role=worker")
 
 	hold.Store(true)

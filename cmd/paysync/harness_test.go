@@ -50,6 +50,7 @@ func eachBackend(t *testing.T, fn func(t *testing.T, b backend)) {
 func baseEnv(t *testing.T) map[string]string {
 	return map[string]string{
 		"PAYSYNC_ADDR":               fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
+		"PAYSYNC_METRICS_ADDR":       fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t)),
 		"PAYSYNC_API_KEY":            testKey,
 		"PAYSYNC_QUEUE":              testenv.RandomName("q"),
 		"PAYSYNC_RECONCILE_INTERVAL": "200ms",

@@ -41,6 +41,16 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			return fmt.Errorf("--role=%s: configure provider connections (PAYSYNC_CONFIG): sandbox emulators live inside one process; run `paysync serve` for the sandbox", *role)
 		}
 	}
+	var metricsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		// Every role, the worker included, answers probes and scrapes
+		// there. It is opened before anything else so that a taken port
+		// stops start-up with nothing to undo.
+		if metricsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return fmt.Errorf("PAYSYNC_METRICS_ADDR: %w", err)
+		}
+		defer metricsLn.Close() // when start-up fails before it is served
+	}
 	log := app.NewLogger(cfg, stderr)
 	a, err := app.New(ctx, cfg, log, stdout)
 	if err != nil {
@@ -50,7 +60,12 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, 2)
+	errc := make(chan error, 3)
+	if metricsLn != nil {
+		stop := serveHTTP(ctx, metricsLn, a.OpsHandler(), cfg.ShutdownTimeout, errc)
+		defer stop()
+		log.Info("metrics and health listening", "addr", metricsLn.Addr().String(), "paths", "/metrics /healthz /readyz")
+	}
 	if a.EmbeddedRedis != nil {
 		// miniredis only expires keys when told time has passed; asynq's
 		// server heartbeats and unique locks rely on expiry.
@@ -95,18 +110,9 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		if err != nil {
 			return fmt.Errorf("PAYSYNC_ADDR: %w", err)
 		}
-		hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 		log.Info("paysync listening", "addr", ln.Addr().String(), "role", *role)
-		go func() {
-			if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
-				errc <- err
-			}
-		}()
-		defer func() {
-			sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), cfg.ShutdownTimeout)
-			defer scancel()
-			_ = hs.Shutdown(sctx)
-		}()
+		stop := serveHTTP(ctx, ln, handler, cfg.ShutdownTimeout, errc)
+		defer stop()
 	} else {
 		log.Info("paysync worker running", "role", *role)
 	}
@@ -116,5 +122,21 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		return nil
 	case err := <-errc:
 		return err
+	}
+}
+
+// serveHTTP serves h on ln until the returned stop, which shuts the server
+// down gracefully within timeout; a serve failure goes to errc.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler, timeout time.Duration, errc chan<- error) (stop func()) {
+	hs := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	go func() {
+		if err := hs.Serve(ln); !errors.Is(err, http.ErrServerClosed) {
+			errc <- err
+		}
+	}()
+	return func() {
+		sctx, scancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
+		defer scancel()
+		_ = hs.Shutdown(sctx)
 	}
 }

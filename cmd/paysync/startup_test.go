@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"os/user"
@@ -89,6 +90,14 @@ organizations:
 			return map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "paysync.db"),
 				"REDIS_URL": "redis://:" + password + "@" + closed + "/0"}
 		}, []string{"REDIS_URL redis://:xxxxx@" + closed + "/0", "connection refused"}},
+		{"metrics port taken", func(t *testing.T) map[string]string {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { ln.Close() })
+			return map[string]string{"DATABASE_URL": filepath.Join(t.TempDir(), "paysync.db"), "PAYSYNC_METRICS_ADDR": ln.Addr().String()}
+		}, []string{"PAYSYNC_METRICS_ADDR", "address already in use"}},
 		{"bad configuration value", func(t *testing.T) map[string]string {
 			return map[string]string{"PAYSYNC_CONCURRENCY": "-1"}
 		}, []string{"PAYSYNC_CONCURRENCY"}},

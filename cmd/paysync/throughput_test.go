@@ -123,7 +123,7 @@ organizations:
 	s := startServer(t, env, "serve", "--role=api")
 	bin := binary(t)
 	for range 2 {
-		testenv.StartProcess(t, "", envList(merge(env, map[string]string{"PAYSYNC_ADDR": "127.0.0.1:0"})), bin, "serve", "--role=worker")
+		testenv.StartProcess(t, "", envList(merge(env, map[string]string{"PAYSYNC_ADDR": "127.0.0.1:0", "PAYSYNC_METRICS_ADDR": "127.0.0.1:0"})), bin, "serve", "--role=worker")
 	}
 	createCustomers(t, s, "shared", customers, map[string]any{"payment_provider": "stripe", "sync_with_provider": true, "sync": false})
 	eventually(t, 2*time.Minute, "every customer to be created at the emulator", func() bool { return emu.CustomerCount() >= customers })

@@ -222,7 +222,7 @@ func (a *App) Handler(monitoring http.Handler) http.Handler {
 	}
 	h := api.NewServer(api.Deps{
 		Service: a.Service, Store: a.DB, Logger: a.Logger, Ready: a.Ready,
-		Monitoring: monitoring, MonitoringOrganization: config.DefaultOrganization,
+		Monitoring: monitoring, MonitoringOrganization: config.DefaultOrganization, DashboardUsers: a.Config.DashboardUsers,
 		Sandbox: sandbox, Notify: a.DB, Inbox: a.Queue, SandboxConnections: a.Registry.Sandboxes,
 		Egress:      a.Egress(),
 		Runs:        a.DB,

@@ -25,11 +25,25 @@ var (
 
 // queueCollector reads asynq's queue statistics at scrape time, as asynq's
 // own x/metrics exporter does.
-type queueCollector struct{ inspector *asynq.Inspector }
+type queueCollector struct {
+	inspector *asynq.Inspector
+	only      map[string]bool // nil: every queue
+}
 
-// RegisterQueues exports the queues' sizes, latency and daily counts.
-func RegisterQueues(inspector *asynq.Inspector) error {
-	return Registry.Register(queueCollector{inspector})
+// QueueCollector exports the sizes, latency and daily counts of the named
+// queues (all of Redis's when none is named: deployments sharing a Redis
+// name theirs apart). It reads the inspector's Redis at scrape time, so it
+// belongs to the handler of the App that owns that connection, not to the
+// process-wide Registry.
+func QueueCollector(inspector *asynq.Inspector, queues ...string) prometheus.Collector {
+	c := queueCollector{inspector: inspector}
+	if len(queues) > 0 {
+		c.only = map[string]bool{}
+		for _, q := range queues {
+			c.only[q] = true
+		}
+	}
+	return c
 }
 
 func (c queueCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -45,6 +59,9 @@ func (c queueCollector) Collect(ch chan<- prometheus.Metric) {
 		return
 	}
 	for _, q := range queues {
+		if c.only != nil && !c.only[q] {
+			continue
+		}
 		info, err := c.inspector.GetQueueInfo(q)
 		if err != nil {
 			continue // deleted in between
@@ -66,9 +83,10 @@ type RunLister interface {
 
 type runCollector struct{ runs RunLister }
 
-// RegisterSyncRuns exports the progress of every running sync run: the
-// same counts, rate and ETA that GET /api/v1/sync_runs/{id} answers.
-func RegisterSyncRuns(runs RunLister) error { return Registry.Register(runCollector{runs}) }
+// SyncRunCollector exports the progress of every running sync run: the
+// same counts and rate that GET /api/v1/sync_runs/{id} answers. Like
+// QueueCollector it reads one App's store at scrape time.
+func SyncRunCollector(runs RunLister) prometheus.Collector { return runCollector{runs} }
 
 func (c runCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- runCounts

@@ -5,6 +5,7 @@ package metrics
 
 import (
 	"net/http"
+	"regexp"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -63,10 +64,42 @@ func init() {
 		ReconcilerRequeued, WebhookDeliveries, InboxLag, SyncRunItems)
 }
 
-// Handler serves the registry in Prometheus's text format.
-func Handler() http.Handler {
-	return promhttp.HandlerFor(Registry, promhttp.HandlerOpts{Registry: Registry})
+// Handler serves the process-wide Registry and the collectors of one App
+// (its queues and sync runs) in Prometheus's text format. The App's
+// collectors get a registry of their own, so that several Apps in one
+// process (the tests) each export their own without registering twice.
+func Handler(perApp ...prometheus.Collector) http.Handler {
+	own := prometheus.NewRegistry()
+	for _, c := range perApp {
+		own.MustRegister(c)
+	}
+	g := prometheus.Gatherers{Registry, own}
+	// A collector that fails (Redis down) drops its families, not the scrape.
+	return promhttp.HandlerFor(g, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }
+
+// Families is every metric family name paysync exports (a histogram by
+// its base name), for checks such as the dashboard's: a vector with no
+// sample yet is listed too.
+func Families() []string {
+	ch := make(chan *prometheus.Desc, 64)
+	go func() {
+		Registry.Describe(ch)
+		QueueCollector(nil).Describe(ch)
+		SyncRunCollector(nil).Describe(ch)
+		close(ch)
+	}()
+	var names []string
+	for d := range ch {
+		// Desc has no accessor for its name; its String form is stable.
+		if m := fqName.FindStringSubmatch(d.String()); m != nil {
+			names = append(names, m[1])
+		}
+	}
+	return names
+}
+
+var fqName = regexp.MustCompile(`fqName: "([^"]+)"`)
 
 // ObserveProviderCall records one provider call; code is "" on success.
 func ObserveProviderCall(provider, operation, code string, took time.Duration) {
