@@ -40,7 +40,7 @@ var Vars = []Var{
 	{"PAYSYNC_LOG_FORMAT", "text", "text or json"},
 	{"PAYSYNC_INLINE_TIMEOUT", "10s", "bound on a sync: true request's provider work"},
 	{"PAYSYNC_CONCURRENCY", "20", "jobs one worker runs at once"},
-	{"PAYSYNC_BULK_WINDOW", "16", "sync runs' tasks of one connection queued or running at once"},
+	{"PAYSYNC_BULK_WINDOW", "256", "sync runs' tasks of one connection queued or running at once (a rate-limited connection: at most a second of its bulk pace)"},
 	{"PAYSYNC_LIVE_SHARE", "0.2", "share of a connection's rate_limit sync runs leave to live work"},
 	{"PAYSYNC_POLL_INTERVAL", "20ms", "how often an idle worker looks for tasks"},
 	{"PAYSYNC_MAX_RETRY", "20", "retries of a retryable sync"},
@@ -82,9 +82,11 @@ type Config struct {
 	ReconcileAfter    time.Duration
 	// Concurrency is the number of sync jobs one worker runs at once.
 	Concurrency int
-	// BulkWindow is how many sync runs' tasks of one connection are queued
-	// or running at once, all runs together: with the default 16 of 20
-	// slots, live work keeps a fifth.
+	// BulkWindow is the most sync runs' tasks of one connection queued or
+	// running at once, all runs together (a rate-limited connection gets
+	// about a second of its bulk pace): enough to keep the workers busy
+	// between the driver's passes. Live work keeps its slots through the
+	// queues' weights, and its rate budget through LiveShare.
 	BulkWindow int
 	// LiveShare is the share (0 to 1) of a connection's rate_limit that
 	// sync runs leave to live work.
@@ -198,7 +200,7 @@ func Load(getenv func(string) string) (*Config, error) {
 		def int
 	}{
 		{"PAYSYNC_CONCURRENCY", &c.Concurrency, 20},
-		{"PAYSYNC_BULK_WINDOW", &c.BulkWindow, 16},
+		{"PAYSYNC_BULK_WINDOW", &c.BulkWindow, 256},
 		{"PAYSYNC_MAX_RETRY", &c.MaxRetry, 20},
 		{"PAYSYNC_WEBHOOK_MAX_RETRY", &c.WebhookMaxRetry, 8},
 	}

@@ -26,7 +26,7 @@ func TestDefaults(t *testing.T) {
 	if c.HasConnections() {
 		t.Error("no file: no connections expected")
 	}
-	if c.BulkWindow != 16 || c.LiveShare != 0.2 {
+	if c.BulkWindow != 256 || c.LiveShare != 0.2 {
 		t.Errorf("defaults: bulk window %d live share %v", c.BulkWindow, c.LiveShare)
 	}
 }

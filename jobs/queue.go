@@ -116,7 +116,7 @@ func (q *Queue) Ensure(ctx context.Context, ref paysync.LinkRef) (enqueued bool,
 
 // ensure is Ensure on the named queue (a TaskID is unique within its queue).
 func (q *Queue) ensure(ctx context.Context, ref paysync.LinkRef, queue string) (enqueued bool, err error) {
-	t, err := NewSyncTask(ref, q.Options)
+	t, err := NewSyncTask(ref, q.optionsFor(queue))
 	if err != nil {
 		return false, err
 	}
@@ -145,6 +145,18 @@ func (q *Queue) ensure(ctx context.Context, ref paysync.LinkRef, queue string) (
 		return false, nil // another process got there first
 	}
 	return err == nil, err
+}
+
+// optionsFor is Options for the tasks of queue: a sync run's tasks are not
+// kept once completed. The run's items already keep each customer to one
+// generation per run, and a run over 100,000 customers would otherwise
+// leave as many completed tasks in Redis for a day.
+func (q *Queue) optionsFor(queue string) Options {
+	o := q.Options
+	if queue == o.BulkQueue() {
+		o.Retention = 0
+	}
+	return o
 }
 
 // EnqueueInbox queues the processing of one stored provider event.

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
+	"sync"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -13,40 +15,84 @@ import (
 )
 
 // RunDriver walks the running sync runs: each pass settles the items that
-// finished and starts the next ones, keeping at most Window items in flight
-// per connection, all runs together, so that memory and Redis use stay
-// flat however large the runs, and one organization's runs cannot take
-// every worker slot. Every worker process may run one: the run's row lock
+// finished and starts the next ones, keeping at most a window of items in
+// flight per connection, all runs together, so that memory and Redis use
+// stay flat however large the runs, and one organization's runs cannot
+// take every worker slot. A pass follows soon after bulk tasks finish
+// (Notify), so the window is refilled as it drains rather than once per
+// Interval. Every worker process may run one: the run's row lock
 // serialises them (two drivers' passes at the same moment may each read
 // the other's runs before it advanced them: the cap then holds per driver).
 type RunDriver struct {
 	Runs paysync.SyncRunStore
-	// Connections give import runs their provider's customer list.
+	// Connections give import runs their provider's customer list, and
+	// the window its connection's rate limit.
 	Connections paysync.Connections
 	Queue       *Queue
 	Logger      *slog.Logger
-	// Window is how many items of the runs on one connection are in
-	// flight at once.
-	Window   int
+	// Window is the most items of the runs on one connection in flight at
+	// once. A rate-limited connection gets fewer: about a second of its
+	// bulk pace (RateLimit × (1 − LiveShare)), as more would only wait in
+	// the limiter holding worker slots.
+	Window    int
+	LiveShare float64
+	// Interval is the longest time between passes; MinGap the shortest,
+	// so that tasks finishing in a burst make one pass, not one each.
 	Interval time.Duration
+	MinGap   time.Duration
 	// RequeueEvery is how often a run's in-flight items are queued again
 	// (a no-op while their tasks exist): a restart of the process or of
 	// Redis may have lost them, and the reconciler leaves them to the run.
 	RequeueEvery time.Duration
 
 	requeued map[string]time.Time
+	wakeOnce sync.Once
+	wakeCh   chan struct{}
+}
+
+// minRateWindow keeps a slow connection's window from starving its run
+// when one call takes longer than the second its window is sized for.
+const minRateWindow = 4
+
+// Notify tells the driver that a bulk task finished: its next pass comes
+// within MinGap instead of Interval. It never blocks.
+func (d *RunDriver) Notify() {
+	select {
+	case d.wake() <- struct{}{}:
+	default:
+	}
+}
+
+func (d *RunDriver) wake() chan struct{} {
+	d.wakeOnce.Do(func() { d.wakeCh = make(chan struct{}, 1) })
+	return d.wakeCh
 }
 
 // Run makes passes until ctx ends.
 func (d *RunDriver) Run(ctx context.Context) {
+	interval := d.Interval
+	if interval <= 0 {
+		interval = time.Second
+	}
 	for {
 		if err := d.Pass(ctx); err != nil && ctx.Err() == nil {
 			d.Logger.Warn("sync run pass failed", "err", err)
 		}
+		t := time.NewTimer(interval)
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
-		case <-time.After(d.Interval):
+		case <-t.C:
+		case <-d.wake():
+			t.Stop()
+		}
+		if d.MinGap > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d.MinGap):
+			}
 		}
 	}
 }
@@ -77,7 +123,7 @@ func (d *RunDriver) Pass(ctx context.Context) error {
 			d.requeued[id] = time.Now()
 		}
 		// The oldest runs take the room first.
-		window := max(d.Window, 1)
+		window := d.window(r)
 		for _, o := range runs {
 			if o.ID != r.ID && shareConnection(o, r) {
 				window -= inFlight[o.ID]
@@ -101,6 +147,30 @@ func (d *RunDriver) Pass(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// window is how many items the runs on r's connection may have in flight.
+func (d *RunDriver) window(r *paysync.SyncRun) int {
+	w := max(d.Window, 1)
+	if d.Connections == nil || r.Filter.Provider == "" {
+		return w
+	}
+	var conns []paysync.Connection
+	for _, c := range d.Connections.List(r.OrganizationID, r.Filter.Provider) {
+		if r.Filter.ConnectionCode == "" || c.Code == r.Filter.ConnectionCode {
+			conns = append(conns, c)
+		}
+	}
+	// A run over several connections keeps the configured window.
+	if len(conns) != 1 || conns[0].RateLimit <= 0 {
+		return w
+	}
+	share := d.LiveShare
+	if share <= 0 || share >= 1 {
+		share = 0
+	}
+	paced := int(math.Ceil(conns[0].RateLimit * (1 - share)))
+	return min(w, max(paced, minRateWindow))
 }
 
 // shareConnection reports whether two runs may have items on the same
@@ -152,7 +222,7 @@ func (d *RunDriver) enqueue(ctx context.Context, items []paysync.RunItem, again 
 // EnqueueBulkSync queues one link generation of a sync run on the bulk
 // queue; a task that already exists for it there is left as it is.
 func (q *Queue) EnqueueBulkSync(ctx context.Context, ref paysync.LinkRef) error {
-	t, err := NewSyncTask(ref, q.Options)
+	t, err := NewSyncTask(ref, q.optionsFor(q.Options.BulkQueue()))
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,9 @@ type WorkerOptions struct {
 	// pickup latency of a freshly enqueued sync.
 	PollInterval    time.Duration
 	ShutdownTimeout time.Duration
+	// BulkDone, when set, is called after each bulk task (a sync run's
+	// driver refills the run's window: RunDriver.Notify).
+	BulkDone func()
 }
 
 // Handlers are the task handlers a worker runs; nil ones are not registered.
@@ -49,7 +52,7 @@ func NewWorker(redis asynq.RedisConnOpt, o WorkerOptions, h Handlers, log *slog.
 		ErrorHandler: asynq.ErrorHandlerFunc(func(context.Context, *asynq.Task, error) {}),
 	})
 	mux := asynq.NewServeMux()
-	mux.Use(LogTasks(log), markBulk(o.BulkQueue()))
+	mux.Use(LogTasks(log), markBulk(o.BulkQueue(), o.BulkDone))
 	if h.Sync != nil {
 		mux.Handle(TypeSync, h.Sync)
 	}
@@ -93,14 +96,20 @@ func LogTasks(log *slog.Logger) asynq.MiddlewareFunc {
 }
 
 // markBulk tells the provider calls of the bulk queue's tasks that they
-// are bulk work, which the connection's rate limiter holds to its share.
-func markBulk(queue string) asynq.MiddlewareFunc {
+// are bulk work, which the connection's rate limiter holds to its share,
+// and calls done (when set) after each of them.
+func markBulk(queue string, done func()) asynq.MiddlewareFunc {
 	return func(next asynq.Handler) asynq.Handler {
 		return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
-			if q, _ := asynq.GetQueueName(ctx); q == queue {
-				ctx = paysync.WithBulk(ctx)
+			q, _ := asynq.GetQueueName(ctx)
+			if q != queue {
+				return next.ProcessTask(ctx, t)
 			}
-			return next.ProcessTask(ctx, t)
+			err := next.ProcessTask(paysync.WithBulk(ctx), t)
+			if done != nil {
+				done()
+			}
+			return err
 		})
 	}
 }

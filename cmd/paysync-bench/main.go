@@ -4,6 +4,14 @@
 // "name value unit".
 //
 //	go run ./cmd/paysync-bench -duration 60s
+//	go run ./cmd/paysync-bench -scenarios h,i -bulk-size 100000 -import-size 100000
+//
+// Scenarios: (a) API creates, (b) sync lag, (c) worker throughput and (d)
+// peak memory against the zero-latency sandbox; (e) two worker processes
+// at a provider's rate limit, (f) live syncs during a bulk resync, (g) the
+// reconciler's drain after Redis lost every task, (h) a bulk resync and
+// (i) an import, each in worker processes the bench starts (itself, with a
+// hidden first argument).
 package main
 
 import (
@@ -25,6 +33,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -38,8 +47,15 @@ import (
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if len(os.Args) > 1 && os.Args[1] == workerCommand {
+		if err := runWorkerProcess(ctx, os.Getenv, os.Stdout, os.Stderr); err != nil {
+			fmt.Fprintln(os.Stderr, "paysync-bench worker:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "paysync-bench:", err)
 		os.Exit(1)
@@ -51,6 +67,21 @@ type options struct {
 	concurrency int
 	rate        int
 	workers     int
+	scenarios   map[string]bool
+	// Sizes of (f), (g), (h) and (i); 0 scales them with duration.
+	fBulk, drain, bulk, imports int
+}
+
+// allScenarios is the default -scenarios.
+const allScenarios = "a,b,c,d,e,f,g,h,i"
+
+// scaled is full × duration / per, at least floor: the issues' full sizes
+// at a bench of duration per, so that the default one fits in 5 minutes.
+func scaled(set, full int, d, per time.Duration, floor int) int {
+	if set > 0 {
+		return set
+	}
+	return max(floor, int(float64(full)*d.Seconds()/per.Seconds()))
 }
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -61,8 +92,24 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	fs.IntVar(&o.concurrency, "concurrency", 32, "concurrent API clients in the throughput phase")
 	fs.IntVar(&o.rate, "rate", 200, "creates per second in the sync-lag phase")
 	fs.IntVar(&o.workers, "workers", 20, "worker concurrency")
+	list := fs.String("scenarios", allScenarios, "comma-separated scenarios to run (a to i)")
+	fs.IntVar(&o.fBulk, "f-bulk-size", 0, "customers of (f)'s bulk resync (default 20,000 × duration/10m)")
+	fs.IntVar(&o.drain, "drain-size", 0, "pending links of (g) (default 20,000 × duration/60s)")
+	fs.IntVar(&o.bulk, "bulk-size", 0, "customers of (h)'s bulk resync (default 100,000 × duration/20m)")
+	fs.IntVar(&o.imports, "import-size", 0, "provider customers of (i)'s import (default 100,000 × duration/20m)")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	o.scenarios = map[string]bool{}
+	for _, s := range strings.Split(*list, ",") {
+		s = strings.TrimSpace(s)
+		if s == "" {
+			continue
+		}
+		if !strings.Contains(allScenarios, s) || len(s) != 1 {
+			return fmt.Errorf("-scenarios: %q is not one of %s", s, allScenarios)
+		}
+		o.scenarios[s] = true
 	}
 	if o.duration < 6*time.Second {
 		return errors.New("-duration: at least 6s")
@@ -108,54 +155,132 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 	if err != nil {
 		return err
 	}
-	b := &bench{o: o, a: a, url: srv.URL, key: env["PAYSYNC_API_KEY"], org: org.ID, out: stdout, errs: stderr, queue: queue}
+	b := &bench{o: o, a: a, url: srv.URL, key: env["PAYSYNC_API_KEY"], org: org.ID, out: stdout, errs: stderr, queue: queue, getenv: getenv}
 	b.client = &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.concurrency * 2}}
 	phase := o.duration / 6
 	inspector := asynq.NewInspectorFromRedisClient(a.Redis)
+	if err := b.sandboxScenarios(ctx, phase, inspector); err != nil {
+		return err
+	}
+	return b.farmScenarios(ctx, dbURL, redisURL, phase)
+}
 
-	// (a) API creates/s next to the same store-and-enqueue work without HTTP.
-	apiRate, inRate := b.interleaved(ctx, phase, b.createHTTP, b.createInProcess)
-	b.print("api_creates_per_s", apiRate, "1/s")
-	b.print("inprocess_creates_per_s", inRate, "1/s")
-	b.print("api_vs_inprocess_ratio", apiRate/inRate, "x")
+// sandboxScenarios are (a) to (d), in this process against the zero-latency
+// sandbox emulators.
+func (b *bench) sandboxScenarios(ctx context.Context, phase time.Duration, inspector *asynq.Inspector) error {
+	o, a, queue := b.o, b.a, b.queue
+	if o.scenarios["a"] {
+		// (a) API creates/s next to the same store-and-enqueue work without HTTP.
+		apiRate, inRate := b.interleaved(ctx, phase, b.createHTTP, b.createInProcess)
+		b.print("api_creates_per_s", apiRate, "1/s")
+		b.print("inprocess_creates_per_s", inRate, "1/s")
+		b.print("api_vs_inprocess_ratio", apiRate/inRate, "x")
+	}
 
 	// (c) Worker syncs/s over the backlog (a) left, next to asynq's own
 	// no-op throughput on the same Redis with the same settings.
 	// Syncs wait in the critical queue of each base name.
 	critical := func(base string) string { return jobs.Options{Queue: base}.CriticalQueue() }
-	syncRate, err := b.drainRate(ctx, inspector, critical(queue), phase, func(mux *asynq.ServeMux) { mux.Handle(jobs.TypeSync, a.Syncer) })
-	if err != nil {
-		return err
-	}
-	noopQueue := queue + "-noop"
-	if err := b.fillNoop(ctx, noopQueue, int(syncRate*phase.Seconds()*1.5)+1000); err != nil {
-		return err
-	}
-	noopRate, err := b.drainRate(ctx, inspector, critical(noopQueue), phase, func(mux *asynq.ServeMux) {
-		mux.HandleFunc(jobs.TypeSync, func(context.Context, *asynq.Task) error { return nil })
-	})
-	if err != nil {
-		return err
-	}
-	b.print("worker_syncs_per_s", syncRate, "1/s")
-	b.print("asynq_noop_tasks_per_s", noopRate, "1/s")
-	b.print("worker_vs_noop_ratio", syncRate/noopRate, "x")
-	for _, q := range []string{critical(queue), critical(noopQueue)} {
-		_, _ = inspector.DeleteAllPendingTasks(q)
+	if o.scenarios["c"] {
+		// Without (a)'s backlog, one of the same size.
+		if !o.scenarios["a"] {
+			n := int(2000 * phase.Seconds())
+			for i := 0; i < n; {
+				k := min(n-i, 5000)
+				i += k
+				b.closedLoopN(ctx, k, b.createInProcess)
+			}
+		}
+		syncRate, err := b.drainRate(ctx, inspector, critical(queue), phase, func(mux *asynq.ServeMux) { mux.Handle(jobs.TypeSync, a.Syncer) })
+		if err != nil {
+			return err
+		}
+		noopQueue := queue + "-noop"
+		if err := b.fillNoop(ctx, noopQueue, int(syncRate*phase.Seconds()*1.5)+1000); err != nil {
+			return err
+		}
+		noopRate, err := b.drainRate(ctx, inspector, critical(noopQueue), phase, func(mux *asynq.ServeMux) {
+			mux.HandleFunc(jobs.TypeSync, func(context.Context, *asynq.Task) error { return nil })
+		})
+		if err != nil {
+			return err
+		}
+		b.print("worker_syncs_per_s", syncRate, "1/s")
+		b.print("asynq_noop_tasks_per_s", noopRate, "1/s")
+		b.print("worker_vs_noop_ratio", syncRate/noopRate, "x")
+		for _, q := range []string{critical(queue), critical(noopQueue)} {
+			_, _ = inspector.DeleteAllPendingTasks(q)
+		}
 	}
 
 	// (b) Sync lag at a steady create rate, workers running.
-	p50, p99, n, err := b.syncLag(ctx, phase)
+	if o.scenarios["b"] {
+		_, _ = inspector.DeleteAllPendingTasks(critical(queue))
+		p50, p99, n, err := b.syncLag(ctx, phase)
+		if err != nil {
+			return err
+		}
+		b.print("sync_lag_p50", float64(p50.Microseconds())/1000, "ms")
+		b.print("sync_lag_p99", float64(p99.Microseconds())/1000, "ms")
+		b.print("sync_lag_samples", float64(n), "1")
+	}
+
+	// (d) Peak memory of this process: API, service, worker and emulator.
+	if o.scenarios["d"] {
+		if rss, err := peakRSS(); err == nil {
+			b.print("peak_rss", float64(rss)/1024, "MiB")
+		}
+	}
+	return nil
+}
+
+// closedLoopN runs op n times from o.concurrency goroutines.
+func (b *bench) closedLoopN(ctx context.Context, n int, op func(context.Context) error) {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range b.o.concurrency {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(n) && ctx.Err() == nil {
+				_ = op(ctx)
+			}
+		}()
+	}
+	wg.Wait()
+}
+
+// farmScenarios are (e) to (i): worker processes against counted emulators.
+func (b *bench) farmScenarios(ctx context.Context, dbURL, redisURL string, phase time.Duration) error {
+	o := b.o
+	if !(o.scenarios["e"] || o.scenarios["f"] || o.scenarios["g"] || o.scenarios["h"] || o.scenarios["i"]) {
+		return nil
+	}
+	f, err := b.newFarm(ctx, dbURL, redisURL, o.workers)
 	if err != nil {
 		return err
 	}
-	b.print("sync_lag_p50", float64(p50.Microseconds())/1000, "ms")
-	b.print("sync_lag_p99", float64(p99.Microseconds())/1000, "ms")
-	b.print("sync_lag_samples", float64(n), "1")
-
-	// (d) Peak memory of this process: API, service, worker and emulator.
-	if rss, err := peakRSS(); err == nil {
-		b.print("peak_rss", float64(rss)/1024, "MiB")
+	defer f.close()
+	if o.scenarios["e"] || o.scenarios["f"] {
+		fBulk := scaled(o.fBulk, 20_000, o.duration, 10*time.Minute, 500)
+		if err := f.providerScenarios(ctx, o.scenarios["e"], o.scenarios["f"], phase, fBulk); err != nil {
+			return fmt.Errorf("(e)/(f): %w", err)
+		}
+	}
+	if o.scenarios["g"] {
+		if err := f.drainScenario(ctx, scaled(o.drain, 20_000, o.duration, time.Minute, 1000)); err != nil {
+			return fmt.Errorf("(g): %w", err)
+		}
+	}
+	if o.scenarios["h"] {
+		if err := f.bulkScenario(ctx, scaled(o.bulk, 100_000, o.duration, 20*time.Minute, 1000)); err != nil {
+			return fmt.Errorf("(h): %w", err)
+		}
+	}
+	if o.scenarios["i"] {
+		if err := f.importScenario(ctx, scaled(o.imports, 100_000, o.duration, 20*time.Minute, 1000)); err != nil {
+			return fmt.Errorf("(i): %w", err)
+		}
 	}
 	return nil
 }
@@ -171,6 +296,7 @@ type bench struct {
 	queue  string
 	client *http.Client
 	seq    atomic.Int64
+	getenv func(string) string
 }
 
 func (b *bench) print(name string, v float64, unit string) {

@@ -83,9 +83,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}()
 	}
 	if runWorker {
+		runs := &jobs.RunDriver{Runs: a.DB, Connections: a.Registry, Queue: a.Queue, Logger: log, Window: cfg.BulkWindow,
+			LiveShare: cfg.LiveShare, Interval: 250 * time.Millisecond, MinGap: 50 * time.Millisecond, RequeueEvery: 30 * time.Second}
 		srv, mux := jobs.NewWorker(a.RedisOpt, jobs.WorkerOptions{
 			Options: a.Queue.Options, Concurrency: cfg.Concurrency,
-			PollInterval: cfg.PollInterval, ShutdownTimeout: cfg.ShutdownTimeout,
+			PollInterval: cfg.PollInterval, ShutdownTimeout: cfg.ShutdownTimeout, BulkDone: runs.Notify,
 		}, a.Handlers, log)
 		if err := srv.Start(mux); err != nil {
 			return fmt.Errorf("worker: %w", err)
@@ -98,8 +100,6 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 			startedAt = a.StartedAt // a fresh in-process Redis has lost every queued task
 		}
 		go rec.Run(ctx, startedAt)
-		runs := &jobs.RunDriver{Runs: a.DB, Connections: a.Registry, Queue: a.Queue, Logger: log, Window: cfg.BulkWindow,
-			Interval: time.Second, RequeueEvery: 30 * time.Second}
 		go runs.Run(ctx)
 	}
 	if runAPI {
