@@ -17,7 +17,6 @@ import (
 
 	"github.com/paysync/paysync/config"
 	"github.com/paysync/paysync/internal/app"
-	"github.com/paysync/paysync/jobs"
 )
 
 // workerCommand is the hidden first argument that makes the bench a worker
@@ -40,22 +39,11 @@ func runWorkerProcess(ctx context.Context, getenv func(string) string, stdout, s
 		return err
 	}
 	defer a.Close()
-	// The wiring of cmd/paysync/serve.go's worker role.
-	runs := &jobs.RunDriver{Runs: a.DB, Connections: a.Registry, Queue: a.Queue, Logger: log, Window: cfg.BulkWindow,
-		LiveShare: cfg.LiveShare, Interval: 250 * time.Millisecond, MinGap: 50 * time.Millisecond, RequeueEvery: 30 * time.Second}
-	srv, mux := jobs.NewWorker(a.RedisOpt, jobs.WorkerOptions{
-		Options: a.Queue.Options, Concurrency: cfg.Concurrency,
-		PollInterval: cfg.PollInterval, ShutdownTimeout: cfg.ShutdownTimeout, BulkDone: runs.Notify,
-	}, a.Handlers, log)
-	if err := srv.Start(mux); err != nil {
+	stop, err := a.StartWorker(ctx)
+	if err != nil {
 		return err
 	}
-	defer srv.Shutdown()
-	rec := &jobs.Reconciler{Store: a.DB, Inbox: a.DB, Deliveries: a.DB, PaymentMethods: a.DB, Queue: a.Queue, Logger: log,
-		Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter, RefreshEvery: cfg.RefreshInterval,
-		WebhookMaxRetry: cfg.WebhookMaxRetry, Outbox: a.Outbox}
-	go rec.Run(ctx, time.Time{})
-	go runs.Run(ctx)
+	defer stop()
 	fmt.Fprintln(stdout, "ready")
 	<-ctx.Done()
 	return nil

@@ -13,7 +13,6 @@ import (
 
 	"github.com/paysync/paysync/config"
 	"github.com/paysync/paysync/internal/app"
-	"github.com/paysync/paysync/jobs"
 )
 
 func serve(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -83,24 +82,11 @@ func serve(ctx context.Context, args []string, getenv func(string) string, stdou
 		}()
 	}
 	if runWorker {
-		runs := &jobs.RunDriver{Runs: a.DB, Connections: a.Registry, Queue: a.Queue, Logger: log, Window: cfg.BulkWindow,
-			LiveShare: cfg.LiveShare, Interval: 250 * time.Millisecond, MinGap: 50 * time.Millisecond, RequeueEvery: 30 * time.Second}
-		srv, mux := jobs.NewWorker(a.RedisOpt, jobs.WorkerOptions{
-			Options: a.Queue.Options, Concurrency: cfg.Concurrency,
-			PollInterval: cfg.PollInterval, ShutdownTimeout: cfg.ShutdownTimeout, BulkDone: runs.Notify,
-		}, a.Handlers, log)
-		if err := srv.Start(mux); err != nil {
-			return fmt.Errorf("worker: %w", err)
+		stop, err := a.StartWorker(ctx)
+		if err != nil {
+			return err
 		}
-		defer srv.Shutdown()
-		rec := &jobs.Reconciler{Store: a.DB, Inbox: a.DB, Deliveries: a.DB, PaymentMethods: a.DB, Queue: a.Queue, Logger: log,
-			Interval: cfg.ReconcileInterval, After: cfg.ReconcileAfter, RefreshEvery: cfg.RefreshInterval, WebhookMaxRetry: cfg.WebhookMaxRetry, Outbox: a.Outbox}
-		var startedAt time.Time
-		if a.EmbeddedRedis != nil {
-			startedAt = a.StartedAt // a fresh in-process Redis has lost every queued task
-		}
-		go rec.Run(ctx, startedAt)
-		go runs.Run(ctx)
+		defer stop()
 	}
 	if runAPI {
 		mon := asynqmon.New(asynqmon.Options{RootPath: "/monitoring", RedisConnOpt: a.RedisOpt})
