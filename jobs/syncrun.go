@@ -12,6 +12,7 @@ import (
 	"github.com/hibiken/asynq"
 
 	"github.com/paysync/paysync"
+	"github.com/paysync/paysync/internal/metrics"
 )
 
 // RunDriver walks the running sync runs: each pass settles the items that
@@ -134,6 +135,7 @@ func (d *RunDriver) Pass(ctx context.Context) error {
 			return err
 		}
 		inFlight[r.ID] = run.InFlight
+		countSettled(r, run)
 		// A failed enqueue leaves the items in flight: their links are
 		// pending, which the reconciler re-enqueues, and the next start of
 		// a driver queues them again.
@@ -147,6 +149,20 @@ func (d *RunDriver) Pass(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// countSettled adds the items that finished between two readings of a run
+// to paysync_sync_run_items_total. Two drivers passing the same run at the
+// same moment may both count an item that finished between their reads:
+// the counter is for rates on a dashboard, the run's own counts are exact.
+func countSettled(before, after *paysync.SyncRun) {
+	mode := string(after.Mode)
+	for outcome, n := range map[string]int{"synced": after.Synced - before.Synced,
+		"failed": after.Failed - before.Failed, "skipped": after.Skipped - before.Skipped} {
+		if n > 0 {
+			metrics.SyncRunItems.WithLabelValues(mode, outcome).Add(float64(n))
+		}
+	}
 }
 
 // window is how many items the runs on r's connection may have in flight.

@@ -52,6 +52,9 @@ func TestSyncRunsResyncAndLinkMissing(t *testing.T) {
 			}
 		}
 		before := stripeCustomerCount(t, s)
+		metricsURL := "http://" + s.env["PAYSYNC_METRICS_ADDR"] + "/metrics"
+		resynced := map[string]string{"mode": "resync", "outcome": "synced"}
+		itemsBefore, _ := find(scrape(t, metricsURL), "paysync_sync_run_items_total", resynced)
 
 		code, body := s.do(t, "POST", "/api/v1/sync_runs", map[string]any{"sync_run": map[string]any{
 			"mode": "resync", "filter": map[string]any{"provider": "stripe", "provider_sync_status": []string{"synced"}}}})
@@ -65,6 +68,9 @@ func TestSyncRunsResyncAndLinkMissing(t *testing.T) {
 		run = s.waitRun(t, run["id"].(string), "done", 60*time.Second)
 		if run["done"] != float64(n) || run["synced"] != float64(n) || run["failed"] != float64(0) || run["finished_at"] == nil {
 			t.Fatalf("finished run: %v", run)
+		}
+		if items, _ := find(scrape(t, metricsURL), "paysync_sync_run_items_total", resynced); items-itemsBefore < n {
+			t.Errorf("paysync_sync_run_items_total{mode=resync,outcome=synced} rose by %v during a run of %d, want at least %d", items-itemsBefore, n, n)
 		}
 		if after := stripeCustomerCount(t, s); after != before {
 			t.Fatalf("a resync of created customers only verifies them: stripe went from %d to %d customers", before, after)
