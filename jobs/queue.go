@@ -116,18 +116,18 @@ func (q *Queue) Ensure(ctx context.Context, ref paysync.LinkRef) (enqueued bool,
 
 // ensure is Ensure on the named queue (a TaskID is unique within its queue).
 func (q *Queue) ensure(ctx context.Context, ref paysync.LinkRef, queue string) (enqueued bool, err error) {
-	t, err := NewSyncTask(ref, q.optionsFor(queue))
+	t, taskID, err := q.syncTask(ref, queue)
 	if err != nil {
 		return false, err
 	}
-	_, err = q.Client.EnqueueContext(ctx, t, asynq.Queue(queue))
+	_, err = q.Client.EnqueueContext(ctx, t)
 	if err == nil {
 		return true, nil
 	}
 	if !isConflict(err) {
 		return false, err
 	}
-	info, err := q.Inspector.GetTaskInfo(queue, ref.TaskID())
+	info, err := q.Inspector.GetTaskInfo(queue, taskID)
 	if err != nil {
 		if errors.Is(err, asynq.ErrTaskNotFound) {
 			return q.ensure(ctx, ref, queue) // it completed and expired in between
@@ -137,26 +137,23 @@ func (q *Queue) ensure(ctx context.Context, ref paysync.LinkRef, queue string) (
 	if info.State != asynq.TaskStateArchived && info.State != asynq.TaskStateCompleted {
 		return false, nil
 	}
-	if err := q.Inspector.DeleteTask(queue, ref.TaskID()); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
+	if err := q.Inspector.DeleteTask(queue, taskID); err != nil && !errors.Is(err, asynq.ErrTaskNotFound) {
 		return false, err
 	}
-	_, err = q.Client.EnqueueContext(ctx, t, asynq.Queue(queue))
+	_, err = q.Client.EnqueueContext(ctx, t)
 	if isConflict(err) {
 		return false, nil // another process got there first
 	}
 	return err == nil, err
 }
 
-// optionsFor is Options for the tasks of queue: a sync run's tasks are not
-// kept once completed. The run's items already keep each customer to one
-// generation per run, and a run over 100,000 customers would otherwise
-// leave as many completed tasks in Redis for a day.
-func (q *Queue) optionsFor(queue string) Options {
-	o := q.Options
-	if queue == o.BulkQueue() {
-		o.Retention = 0
+// syncTask is the sync task of one link generation on queue, and its TaskID.
+func (q *Queue) syncTask(ref paysync.LinkRef, queue string) (*asynq.Task, string, error) {
+	if queue == q.Options.BulkQueue() {
+		return newBulkSyncTask(ref, q.Options)
 	}
-	return o
+	t, err := NewSyncTask(ref, q.Options)
+	return t, ref.TaskID(), err
 }
 
 // EnqueueInbox queues the processing of one stored provider event.

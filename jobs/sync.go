@@ -2,10 +2,14 @@ package jobs
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"strconv"
+	"strings"
 
+	"github.com/google/uuid"
 	"github.com/hibiken/asynq"
 
 	"github.com/paysync/paysync"
@@ -30,12 +34,58 @@ func NewSyncTask(ref paysync.LinkRef, o Options) (*asynq.Task, error) {
 	return asynq.NewTask(TypeSync, payload, opts...), nil
 }
 
-func parseSyncPayload(t *asynq.Task) (paysync.LinkRef, error) {
+// newBulkSyncTask is the sync task of one link generation in a sync run,
+// built small because a run keeps a window of them pending per
+// connection. When the link id is a UUID (every id paysync makes), the
+// payload is empty and the TaskID alone names the link generation in
+// about 25 bytes: the encoded task then stays within the 64 bytes up to
+// which Redis keeps asynq's task hash in its compact listpack encoding,
+// about half the memory of a hash table. Any other id gets the payload
+// of NewSyncTask. The tasks are not kept once completed: the run's items
+// already keep each customer to one generation per run.
+func newBulkSyncTask(ref paysync.LinkRef, o Options) (t *asynq.Task, taskID string, err error) {
+	opts := []asynq.Option{asynq.Queue(o.BulkQueue()), asynq.MaxRetry(o.MaxRetry), asynq.Timeout(taskTimeout)}
+	if u, err := uuid.Parse(ref.ID); err == nil && ref.ID == u.String() {
+		taskID = base64.RawURLEncoding.EncodeToString(u[:]) + ":" + strconv.Itoa(ref.Generation)
+		return asynq.NewTask(TypeSync, nil, append(opts, asynq.TaskID(taskID))...), taskID, nil
+	}
+	payload, err := json.Marshal(ref)
+	if err != nil {
+		return nil, "", err
+	}
+	return asynq.NewTask(TypeSync, payload, append(opts, asynq.TaskID(ref.TaskID()))...), ref.TaskID(), nil
+}
+
+// parseSyncTask reads the link generation of a sync task: from its payload,
+// or from its TaskID when the payload is empty (newBulkSyncTask).
+func parseSyncTask(ctx context.Context, t *asynq.Task) (paysync.LinkRef, error) {
 	var ref paysync.LinkRef
+	if len(t.Payload()) == 0 {
+		id, _ := asynq.GetTaskID(ctx)
+		if ref, ok := parseBulkTaskID(id); ok {
+			return ref, nil
+		}
+		return ref, fmt.Errorf("sync task %q: no payload and not a link generation: %w", id, asynq.SkipRetry)
+	}
 	if err := json.Unmarshal(t.Payload(), &ref); err != nil || ref.ID == "" {
 		return ref, fmt.Errorf("sync task payload %q: %v: %w", t.Payload(), err, asynq.SkipRetry)
 	}
 	return ref, nil
+}
+
+// parseBulkTaskID reverses the TaskID of newBulkSyncTask.
+func parseBulkTaskID(id string) (paysync.LinkRef, bool) {
+	enc, gen, ok := strings.Cut(id, ":")
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if !ok || err != nil {
+		return paysync.LinkRef{}, false
+	}
+	u, err := uuid.FromBytes(raw)
+	n, err2 := strconv.Atoi(gen)
+	if err != nil || err2 != nil {
+		return paysync.LinkRef{}, false
+	}
+	return paysync.LinkRef{ID: u.String(), Generation: n}, true
 }
 
 // Syncer creates or links one customer at its provider and stores the
@@ -64,7 +114,7 @@ func (s *Syncer) Sync(ctx context.Context, ref paysync.LinkRef) error {
 // ProcessTask implements asynq.Handler. Permanent failures skip the
 // remaining retries; the last retry marks the link failed.
 func (s *Syncer) ProcessTask(ctx context.Context, t *asynq.Task) error {
-	ref, err := parseSyncPayload(t)
+	ref, err := parseSyncTask(ctx, t)
 	if err != nil {
 		return err
 	}

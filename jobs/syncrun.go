@@ -238,11 +238,11 @@ func (d *RunDriver) enqueue(ctx context.Context, items []paysync.RunItem, again 
 // EnqueueBulkSync queues one link generation of a sync run on the bulk
 // queue; a task that already exists for it there is left as it is.
 func (q *Queue) EnqueueBulkSync(ctx context.Context, ref paysync.LinkRef) error {
-	t, err := NewSyncTask(ref, q.optionsFor(q.Options.BulkQueue()))
+	t, _, err := newBulkSyncTask(ref, q.Options)
 	if err != nil {
 		return err
 	}
-	_, err = q.Client.EnqueueContext(ctx, t, asynq.Queue(q.Options.BulkQueue()))
+	_, err = q.Client.EnqueueContext(ctx, t)
 	if errors.Is(err, asynq.ErrTaskIDConflict) {
 		return nil
 	}
