@@ -68,7 +68,7 @@ type SyncRun struct {
 	Import *ImportOptions
 	State  SyncRunState
 	SyncRunCounts
-	// Summary counts an import run's items by outcome.
+	// Summary counts an import run's settled items by outcome.
 	Summary ImportSummary
 	// ActiveSeconds is the time spent running (pauses excluded) up to
 	// ResumedAt; the rate is Done over it plus the time since ResumedAt.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"maps"
 	"math"
 	"net/http"
 	"strings"
@@ -36,6 +37,10 @@ func syncRunViewOf(r *paysync.SyncRun) syncRunView {
 	v := syncRunView{ID: r.ID, OrganizationID: r.OrganizationID, Mode: r.Mode, State: r.State, Filter: r.Filter,
 		Options: r.Import, Summary: r.Summary, SyncRunCounts: r.SyncRunCounts, RatePerSecond: math.Round(r.Rate(t)*100) / 100,
 		CreatedAt: lagoTime(r.CreatedAt), UpdatedAt: lagoTime(r.UpdatedAt)}
+	if r.Summary != nil && r.InFlight > 0 {
+		v.Summary = maps.Clone(r.Summary)
+		v.Summary["in_flight"] = r.InFlight
+	}
 	if v.Filter.States == nil {
 		v.Filter.States = []paysync.SyncState{}
 	}

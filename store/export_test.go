@@ -70,3 +70,10 @@ func (db *DB) MigrateOnly(ctx context.Context, version int) error {
 	}
 	return sql.ErrNoRows
 }
+
+// Exec runs a statement on the database, for tests that write rows of an
+// older schema.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
+	_, err := db.rw.ExecContext(ctx, query, args...)
+	return err
+}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"slices"
 	"strings"
@@ -96,9 +97,13 @@ func (db *DB) lockRun(ctx context.Context, tx *sql.Tx, id string, cursor *string
 
 func (db *DB) saveRun(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, cursor string, walkDone bool) error {
 	r.UpdatedAt = now()
-	_, err := tx.ExecContext(ctx, `UPDATE sync_runs SET total = $2, done = $3, synced = $4, failed = $5, skipped = $6,
-		in_flight = $7, provider_cursor = $8, walk_done = $9, updated_at = $10 WHERE id = $1`,
-		r.ID, r.Total, r.Done, r.Synced, r.Failed, r.Skipped, r.InFlight, cursor, walkDone, r.UpdatedAt)
+	outcomes, err := json.Marshal(r.Summary)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE sync_runs SET total = $2, done = $3, synced = $4, failed = $5, skipped = $6,
+		in_flight = $7, provider_cursor = $8, walk_done = $9, outcomes = $10, updated_at = $11 WHERE id = $1`,
+		r.ID, r.Total, r.Done, r.Synced, r.Failed, r.Skipped, r.InFlight, cursor, walkDone, string(outcomes), r.UpdatedAt)
 	return err
 }
 
@@ -120,9 +125,13 @@ func (db *DB) settleImport(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun) 
 	return db.settleWith(ctx, tx, r, settleImportItems, "import_items", "provider_customer_id")
 }
 
-// countOutcome adds n items of outcome to r's counts.
+// countOutcome adds n items of outcome to r's counts (and to an import's
+// count by outcome).
 func countOutcome(r *paysync.SyncRun, outcome string, n int) {
 	r.Done += n
+	if r.Summary != nil {
+		r.Summary[outcome] += n
+	}
 	switch outcome {
 	case paysync.ImportLinked, paysync.ImportCreated, "synced":
 		r.Synced += n
@@ -295,28 +304,6 @@ func (db *DB) linkImported(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, 
 			l.id, string(r.Filter.Provider), r.Filter.ConnectionCode, pcID, t)
 	}
 	return item, "", "", err
-}
-
-// importSummary counts an import run's items by outcome ("in_flight" for ”).
-func (db *DB) importSummary(ctx context.Context, id string) (paysync.ImportSummary, error) {
-	rows, err := db.ro.QueryContext(ctx, "SELECT outcome, COUNT(*) FROM import_items WHERE run_id = $1 GROUP BY outcome", id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	s := paysync.ImportSummary{}
-	for rows.Next() {
-		var outcome string
-		var n int
-		if err := rows.Scan(&outcome, &n); err != nil {
-			return nil, err
-		}
-		if outcome == "" {
-			outcome = "in_flight"
-		}
-		s[outcome] = n
-	}
-	return s, rows.Err()
 }
 
 // ImportItems implements paysync.SyncRunStore.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -13,8 +14,8 @@ import (
 
 var _ paysync.SyncRunStore = (*DB)(nil)
 
-const syncRunColumns = `id, organization_id, mode, filter, options, state, total, done, synced, failed, skipped, in_flight,
-	active_seconds, resumed_at, created_at, updated_at, finished_at`
+const syncRunColumns = `id, organization_id, mode, filter, options, outcomes, state, total, done, synced, failed, skipped,
+	in_flight, active_seconds, resumed_at, created_at, updated_at, finished_at`
 
 func syncRunNotFound() error {
 	return &paysync.Error{Code: paysync.ENOTFOUND, Resource: "sync_run", Message: "sync run not found"}
@@ -22,8 +23,8 @@ func syncRunNotFound() error {
 
 func scanSyncRun(row interface{ Scan(...any) error }) (*paysync.SyncRun, error) {
 	var r paysync.SyncRun
-	var filter, options string
-	err := row.Scan(&r.ID, &r.OrganizationID, &r.Mode, &filter, &options, &r.State, &r.Total, &r.Done, &r.Synced, &r.Failed,
+	var filter, options, outcomes string
+	err := row.Scan(&r.ID, &r.OrganizationID, &r.Mode, &filter, &options, &outcomes, &r.State, &r.Total, &r.Done, &r.Synced, &r.Failed,
 		&r.Skipped, &r.InFlight, &r.ActiveSeconds, optTimeDest{&r.ResumedAt}, timeDest{&r.CreatedAt},
 		timeDest{&r.UpdatedAt}, optTimeDest{&r.FinishedAt})
 	if errors.Is(err, sql.ErrNoRows) {
@@ -36,9 +37,12 @@ func scanSyncRun(row interface{ Scan(...any) error }) (*paysync.SyncRun, error) 
 		return nil, err
 	}
 	if r.Mode == paysync.RunImport {
-		r.Import = &paysync.ImportOptions{}
+		r.Import, r.Summary = &paysync.ImportOptions{}, paysync.ImportSummary{}
 		if err := json.Unmarshal([]byte(options), r.Import); err != nil {
 			return nil, err
+		}
+		if err := json.Unmarshal([]byte(outcomes), &r.Summary); err != nil || r.Summary == nil {
+			return nil, fmt.Errorf("store: sync run %s outcomes %q: %v", r.ID, outcomes, err)
 		}
 	}
 	return &r, nil
@@ -120,12 +124,7 @@ func (db *DB) AddSyncRun(ctx context.Context, r *paysync.SyncRun) error {
 
 // SyncRun implements paysync.SyncRunStore.
 func (db *DB) SyncRun(ctx context.Context, orgID, id string) (*paysync.SyncRun, error) {
-	r, err := scanSyncRun(db.ro.QueryRowContext(ctx, "SELECT "+syncRunColumns+" FROM sync_runs WHERE organization_id = $1 AND id = $2", orgID, id))
-	if err != nil || r.Mode != paysync.RunImport {
-		return r, err
-	}
-	r.Summary, err = db.importSummary(ctx, r.ID)
-	return r, err
+	return scanSyncRun(db.ro.QueryRowContext(ctx, "SELECT "+syncRunColumns+" FROM sync_runs WHERE organization_id = $1 AND id = $2", orgID, id))
 }
 
 // SyncRunByID reads a run of any organization (for operators' metrics).
