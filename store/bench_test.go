@@ -16,8 +16,8 @@ import (
 // BenchmarkUpsertCustomer creates customers with a pending link from
 // concurrent goroutines, as the create-customer API does.
 func BenchmarkUpsertCustomer(b *testing.B) {
-	b.Run("sqlite", func(b *testing.B) { benchUpsert(b, openDB(b, filepath.Join(b.TempDir(), "bench.db"))) })
-	b.Run("postgres", func(b *testing.B) { benchUpsert(b, openDB(b, testenv.PostgresURL(b))) })
+	b.Run("sqlite", func(b *testing.B) { benchUpsert(b, openDB(b, filepath.Join(b.TempDir(), "bench.db"), 0)) })
+	b.Run("postgres", func(b *testing.B) { benchUpsert(b, openDB(b, testenv.PostgresURL(b), 0)) })
 }
 
 func benchUpsert(b *testing.B, db *store.DB) {

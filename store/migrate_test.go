@@ -28,7 +28,7 @@ func TestConcurrentMigrate(t *testing.T) {
 		if err := raw.QueryRow("SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
 			t.Fatal(err)
 		}
-		db := openDB(t, url)
+		db := openDB(t, url, 0)
 		if want, err := db.MigrationCount(); err != nil || n != want {
 			t.Fatalf("schema_migrations rows %d, %v; want %d", n, err, want)
 		}

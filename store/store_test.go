@@ -15,18 +15,24 @@ import (
 
 // eachDialect runs test against a fresh, migrated database of each dialect.
 func eachDialect(t *testing.T, test func(t *testing.T, db *store.DB)) {
+	eachDialectAt(t, 0, test)
+}
+
+// eachDialectAt is eachDialect with the migrations up to version only (all
+// of them at 0): upgrade tests populate an old schema, then migrate.
+func eachDialectAt(t *testing.T, version int, test func(t *testing.T, db *store.DB)) {
 	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		test(t, openDB(t, filepath.Join(t.TempDir(), "paysync.db")))
+		test(t, openDB(t, filepath.Join(t.TempDir(), "paysync.db"), version))
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		test(t, openDB(t, testenv.PostgresURL(t)))
+		test(t, openDB(t, testenv.PostgresURL(t), version))
 	})
 }
 
-func openDB(t testing.TB, dsn string) *store.DB {
+func openDB(t testing.TB, dsn string, version int) *store.DB {
 	t.Helper()
 	ctx := context.Background()
 	db, err := store.Open(ctx, dsn)
@@ -34,7 +40,7 @@ func openDB(t testing.TB, dsn string) *store.DB {
 		t.Fatalf("open: %v", err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
+	if err := db.MigrateTo(ctx, version); err != nil {
 		t.Fatalf("migrate: %v", err)
 	}
 	return db

@@ -3,13 +3,11 @@ package store_test
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/paysync/paysync"
-	"github.com/paysync/paysync/internal/testenv"
 	"github.com/paysync/paysync/store"
 )
 
@@ -240,46 +238,32 @@ func TestSyncRunLinkMissingCreatesLinksAndPendingLinksLeavesThemToTheRun(t *test
 
 // Import runs from before 0007 get their counts by outcome from their items.
 func TestMigrateCountsImportOutcomes(t *testing.T) {
-	for _, tc := range []struct{ name, dsn string }{
-		{"sqlite", filepath.Join(t.TempDir(), "paysync.db")},
-		{"postgres", testenv.PostgresURL(t)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			db, err := store.Open(ctx, tc.dsn)
-			if err != nil {
+	eachDialectAt(t, 6, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org, err := db.EnsureOrganization(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := &paysync.SyncRun{OrganizationID: org.ID, Mode: paysync.RunImport, Import: &paysync.ImportOptions{},
+			Filter: paysync.SyncRunFilter{Provider: paysync.Stripe, ConnectionCode: "stripe"}}
+		if err := db.AddSyncRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		for i, outcome := range []string{paysync.ImportLinked, paysync.ImportAmbiguous, paysync.ImportLinked, ""} {
+			if err := db.Exec(ctx, "INSERT INTO import_items (run_id, provider_customer_id, outcome, seq) VALUES ($1, $2, $3, $4)",
+				run.ID, fmt.Sprintf("cus_%d", i), outcome, i+1); err != nil {
 				t.Fatal(err)
 			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.MigrateTo(ctx, 6); err != nil {
-				t.Fatal(err)
-			}
-			org, err := db.EnsureOrganization(ctx, "acme")
-			if err != nil {
-				t.Fatal(err)
-			}
-			run := &paysync.SyncRun{OrganizationID: org.ID, Mode: paysync.RunImport, Import: &paysync.ImportOptions{},
-				Filter: paysync.SyncRunFilter{Provider: paysync.Stripe, ConnectionCode: "stripe"}}
-			if err := db.AddSyncRun(ctx, run); err != nil {
-				t.Fatal(err)
-			}
-			for i, outcome := range []string{paysync.ImportLinked, paysync.ImportAmbiguous, paysync.ImportLinked, ""} {
-				if err := db.Exec(ctx, "INSERT INTO import_items (run_id, provider_customer_id, outcome, seq) VALUES ($1, $2, $3, $4)",
-					run.ID, fmt.Sprintf("cus_%d", i), outcome, i+1); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := db.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
-			got, err := db.SyncRun(ctx, org.ID, run.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := (paysync.ImportSummary{paysync.ImportLinked: 2, paysync.ImportAmbiguous: 1}); !reflect.DeepEqual(got.Summary, want) {
-				t.Errorf("summary after the upgrade %v, want %v", got.Summary, want)
-			}
-		})
-	}
+		}
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.SyncRun(ctx, org.ID, run.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := (paysync.ImportSummary{paysync.ImportLinked: 2, paysync.ImportAmbiguous: 1}); !reflect.DeepEqual(got.Summary, want) {
+			t.Errorf("summary after the upgrade %v, want %v", got.Summary, want)
+		}
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -16,7 +15,6 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/paysync/paysync"
-	"github.com/paysync/paysync/internal/testenv"
 	"github.com/paysync/paysync/store"
 )
 
@@ -620,59 +618,45 @@ func TestDeliveries(t *testing.T) {
 
 // TestMigrateUpgrade applies 0002 onward to a populated 0001 database.
 func TestMigrateUpgrade(t *testing.T) {
-	for _, tc := range []struct{ name, dsn string }{
-		{"sqlite", filepath.Join(t.TempDir(), "paysync.db")},
-		{"postgres", testenv.PostgresURL(t)},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			t.Parallel()
-			ctx := context.Background()
-			db, err := store.Open(ctx, tc.dsn)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { db.Close() })
-			if err := db.MigrateTo(ctx, 1); err != nil {
-				t.Fatal(err)
-			}
-			// 0005 adds customer columns today's writes need; the test is
-			// about 0002 and 0003 meeting a populated database.
-			if err := db.MigrateOnly(ctx, 5); err != nil {
-				t.Fatal(err)
-			}
-			org, err := db.EnsureOrganization(ctx, "acme")
-			if err != nil {
-				t.Fatal(err)
-			}
-			in := fullCustomer("org1", "ext-1")
-			in.Link.State, in.Link.HasPaymentMethod = paysync.SyncSynced, false
-			c, _ := put(t, db, in)
+	eachDialectAt(t, 1, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		// 0005 adds customer columns today's writes need; the test is
+		// about 0002 and 0003 meeting a populated database.
+		if err := db.MigrateOnly(ctx, 5); err != nil {
+			t.Fatal(err)
+		}
+		org, err := db.EnsureOrganization(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		in := fullCustomer("org1", "ext-1")
+		in.Link.State, in.Link.HasPaymentMethod = paysync.SyncSynced, false
+		c, _ := put(t, db, in)
 
-			for range 2 { // the second run finds nothing to do
-				if err := db.Migrate(ctx); err != nil {
-					t.Fatal(err)
-				}
-			}
-			got, err := db.Customer(ctx, "org1", paysync.CustomerKey{ID: c.ID})
-			if err != nil {
+		for range 2 { // the second run finds nothing to do
+			if err := db.Migrate(ctx); err != nil {
 				t.Fatal(err)
 			}
-			sameCustomer(t, "after the upgrade", got, c)
-			if o, err := db.EnsureOrganization(ctx, "acme"); err != nil || *o != *org {
-				t.Fatalf("organization after the upgrade: %+v, %v; want %+v", o, err, org)
-			}
-			if k, err := db.WebhookHMACKey(ctx, org.ID); err != nil || k == "" {
-				t.Fatalf("key of an organization from before: %q, %v", k, err)
-			}
-			// A link synced before 0002 was never checked: it is due.
-			if ids, err := db.LinksToRefresh(ctx, time.Now(), 10); err != nil || !reflect.DeepEqual(ids, []string{c.Link.ID}) {
-				t.Fatalf("to refresh: %v, %v", ids, err)
-			}
-			if got, err := db.CustomerByProviderID(ctx, "org1", paysync.Stripe, "stripe_eu", "cus_123"); err != nil || got.ID != c.ID {
-				t.Fatalf("by provider id: %+v, %v", got, err)
-			}
-		})
-	}
+		}
+		got, err := db.Customer(ctx, "org1", paysync.CustomerKey{ID: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sameCustomer(t, "after the upgrade", got, c)
+		if o, err := db.EnsureOrganization(ctx, "acme"); err != nil || *o != *org {
+			t.Fatalf("organization after the upgrade: %+v, %v; want %+v", o, err, org)
+		}
+		if k, err := db.WebhookHMACKey(ctx, org.ID); err != nil || k == "" {
+			t.Fatalf("key of an organization from before: %q, %v", k, err)
+		}
+		// A link synced before 0002 was never checked: it is due.
+		if ids, err := db.LinksToRefresh(ctx, time.Now(), 10); err != nil || !reflect.DeepEqual(ids, []string{c.Link.ID}) {
+			t.Fatalf("to refresh: %v, %v", ids, err)
+		}
+		if got, err := db.CustomerByProviderID(ctx, "org1", paysync.Stripe, "stripe_eu", "cus_123"); err != nil || got.ID != c.ID {
+			t.Fatalf("by provider id: %+v, %v", got, err)
+		}
+	})
 }
 
 // Deliveries whose enqueue failed are found again; attempted ones are not.
