@@ -13,7 +13,7 @@ import (
 
 // settleImportItems is settleItems for import items: a link or create is
 // done once the link's verification at that generation finished.
-const settleImportItems = `SELECT i.provider_customer_id,
+const settleImportItems = `SELECT i.provider_customer_id, i.seq,
 	CASE
 		WHEN l.id IS NULL THEN 'skipped'
 		WHEN l.generation <> i.generation THEN 'skipped'
@@ -24,53 +24,58 @@ const settleImportItems = `SELECT i.provider_customer_id,
 		ELSE ''
 	END
 FROM import_items i LEFT JOIN provider_links l ON l.id = i.link_id
-WHERE i.run_id = $1 AND i.outcome = ''`
+WHERE i.run_id = $1 AND i.outcome = '' AND i.seq >= $2`
 
 // AdvanceImport implements paysync.SyncRunStore. The provider is called
 // outside any transaction; the page is then recorded only if the run still
 // runs and its cursor has not moved (another process recorded it).
 func (db *DB) AdvanceImport(ctx context.Context, id string, window int, page func(string, int) (paysync.CustomerPage, error)) (*paysync.SyncRun, []paysync.RunItem, error) {
 	var (
-		run      *paysync.SyncRun
-		cursor   string
-		walkDone bool
+		run  *paysync.SyncRun
+		walk importWalk
 	)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		r, err := db.lockRun(ctx, tx, id, &cursor, &walkDone)
+		r, w, err := db.lockRun(ctx, tx, id)
 		if err != nil || r.State != paysync.RunRunning {
 			run = r
 			return err
 		}
-		if err := db.settleImport(ctx, tx, r); err != nil {
+		if err := db.settleImport(ctx, tx, r, &w.settled); err != nil {
 			return err
 		}
-		run = r
-		return db.saveRun(ctx, tx, r, cursor, walkDone)
+		run, walk = r, w
+		return db.saveRun(ctx, tx, r, w)
 	})
 	if err != nil || run.State != paysync.RunRunning {
 		return run, nil, err
 	}
 	free := window - run.InFlight
-	if walkDone || free <= 0 {
-		if walkDone && run.InFlight == 0 {
+	if walk.done || free <= 0 {
+		if walk.done && run.InFlight == 0 {
 			run, err = db.finishRun(ctx, id)
 		}
 		return run, nil, err
 	}
-	p, err := page(cursor, free)
+	p, err := page(walk.cursor, free)
 	if err != nil {
 		return run, nil, err
 	}
 	var started []paysync.RunItem
 	err = db.inTx(ctx, func(tx *sql.Tx) error {
-		var now string
-		var nowDone bool
-		r, err := db.lockRun(ctx, tx, id, &now, &nowDone)
-		if err != nil || r.State != paysync.RunRunning || now != cursor || nowDone {
+		r, w, err := db.lockRun(ctx, tx, id)
+		if err != nil || r.State != paysync.RunRunning || w.cursor != walk.cursor || w.done {
 			run = r
 			return err
 		}
+		seen, err := db.importedAlready(ctx, tx, r.ID, p.Customers)
+		if err != nil {
+			return err
+		}
 		for _, pc := range p.Customers {
+			if seen[pc.ID] {
+				continue // a page read twice: each customer is handled once per run
+			}
+			seen[pc.ID] = true
 			item, err := db.importOne(ctx, tx, r, pc)
 			if err != nil {
 				return err
@@ -81,30 +86,64 @@ func (db *DB) AdvanceImport(ctx context.Context, id string, window int, page fun
 		}
 		r.InFlight += len(started)
 		run = r
-		return db.saveRun(ctx, tx, r, p.Next, p.Next == "")
+		w.cursor, w.done = p.Next, p.Next == ""
+		return db.saveRun(ctx, tx, r, w)
 	})
 	return run, started, err
 }
 
-// lockRun reads run id under its row lock, with its walk state.
-func (db *DB) lockRun(ctx context.Context, tx *sql.Tx, id string, cursor *string, walkDone *bool) (*paysync.SyncRun, error) {
-	r, err := scanSyncRun(tx.QueryRowContext(ctx, "SELECT "+syncRunColumns+" FROM sync_runs WHERE id = $1"+db.forUpdate(), id))
-	if err != nil {
-		return nil, err
-	}
-	return r, tx.QueryRowContext(ctx, "SELECT provider_cursor, walk_done FROM sync_runs WHERE id = $1", id).Scan(cursor, walkDone)
+// importWalk is an import run's walk of its provider's customers: the next
+// page's cursor, whether the last page was read, and settled_seq.
+type importWalk struct {
+	cursor  string
+	done    bool
+	settled int64
 }
 
-func (db *DB) saveRun(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, cursor string, walkDone bool) error {
+// lockRun reads run id under its row lock, with its walk.
+func (db *DB) lockRun(ctx context.Context, tx *sql.Tx, id string) (*paysync.SyncRun, importWalk, error) {
+	var w importWalk
+	r, err := scanSyncRun(tx.QueryRowContext(ctx, "SELECT "+syncRunColumns+" FROM sync_runs WHERE id = $1"+db.forUpdate(), id))
+	if err != nil {
+		return nil, w, err
+	}
+	err = tx.QueryRowContext(ctx, "SELECT provider_cursor, walk_done, settled_seq FROM sync_runs WHERE id = $1", id).Scan(&w.cursor, &w.done, &w.settled)
+	return r, w, err
+}
+
+func (db *DB) saveRun(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, w importWalk) error {
 	r.UpdatedAt = now()
 	outcomes, err := json.Marshal(r.Summary)
 	if err != nil {
 		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE sync_runs SET total = $2, done = $3, synced = $4, failed = $5, skipped = $6,
-		in_flight = $7, provider_cursor = $8, walk_done = $9, outcomes = $10, updated_at = $11 WHERE id = $1`,
-		r.ID, r.Total, r.Done, r.Synced, r.Failed, r.Skipped, r.InFlight, cursor, walkDone, string(outcomes), r.UpdatedAt)
+		in_flight = $7, provider_cursor = $8, walk_done = $9, settled_seq = $10, outcomes = $11, updated_at = $12 WHERE id = $1`,
+		r.ID, r.Total, r.Done, r.Synced, r.Failed, r.Skipped, r.InFlight, w.cursor, w.done, w.settled, string(outcomes), r.UpdatedAt)
 	return err
+}
+
+// importedAlready is the set of the customers of a page that run id has
+// seen (on an earlier read of the same page).
+func (db *DB) importedAlready(ctx context.Context, tx *sql.Tx, id string, page []paysync.ListedCustomer) (map[string]bool, error) {
+	seen := make(map[string]bool, len(page))
+	ids := make([]string, len(page))
+	for i, pc := range page {
+		ids[i] = pc.ID
+	}
+	for chunk := range chunks(ids, 500) {
+		w := &conditions{db: db}
+		w.add("run_id = " + w.arg(id))
+		w.in("provider_customer_id", chunk)
+		got, err := queryIDs(ctx, tx, "SELECT provider_customer_id FROM import_items WHERE "+w.sql(), w.args...)
+		if err != nil {
+			return nil, err
+		}
+		for _, pcID := range got {
+			seen[pcID] = true
+		}
+	}
+	return seen, nil
 }
 
 // finishRun marks a running run done.
@@ -121,8 +160,8 @@ func (db *DB) finishRun(ctx context.Context, id string) (*paysync.SyncRun, error
 }
 
 // settleImport records the outcomes of r's finished import items.
-func (db *DB) settleImport(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun) error {
-	return db.settleWith(ctx, tx, r, settleImportItems, "import_items", "provider_customer_id")
+func (db *DB) settleImport(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, settled *int64) error {
+	return db.settleWith(ctx, tx, r, settled, settleImportItems, "import_items", "provider_customer_id")
 }
 
 // countOutcome adds n items of outcome to r's counts (and to an import's
@@ -145,11 +184,6 @@ func countOutcome(r *paysync.SyncRun, outcome string, n int) {
 // importOne matches one provider customer and records what the run does
 // with it; it returns the item to queue when it linked or created one.
 func (db *DB) importOne(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, pc paysync.ListedCustomer) (*paysync.RunItem, error) {
-	var seen int
-	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM import_items WHERE run_id = $1 AND provider_customer_id = $2",
-		r.ID, pc.ID).Scan(&seen); err != nil || seen > 0 {
-		return nil, err // a page read twice: each customer is handled once per run
-	}
 	o := r.Import
 	item := paysync.ImportItem{ProviderCustomerID: pc.ID, Email: pc.Email}
 	customerID, by, reason, err := db.matchCustomer(ctx, tx, r.OrganizationID, pc, o.Match)

@@ -212,7 +212,7 @@ func (db *DB) queryRuns(ctx context.Context, query string, args ...any) ([]*pays
 // went away or moved on to another generation (a live change superseded
 // the run's work). A refresh item is done once the link's payment methods
 // were read after it started.
-const settleItems = `SELECT i.customer_id,
+const settleItems = `SELECT i.customer_id, i.seq,
 	CASE
 		WHEN l.id IS NULL THEN 'skipped'
 		WHEN i.refresh AND l.state <> 'synced' THEN 'skipped'
@@ -225,7 +225,7 @@ const settleItems = `SELECT i.customer_id,
 		ELSE ''
 	END
 FROM sync_run_items i LEFT JOIN provider_links l ON l.id = i.link_id
-WHERE i.run_id = $1 AND i.outcome = ''`
+WHERE i.run_id = $1 AND i.outcome = '' AND i.seq >= $2`
 
 // AdvanceSyncRun implements paysync.SyncRunStore. The run's row lock
 // serialises processes advancing the same run.
@@ -235,7 +235,7 @@ func (db *DB) AdvanceSyncRun(ctx context.Context, id string, window int) (*paysy
 		started []paysync.RunItem
 	)
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		var last, upper int64
+		var last, upper, settled int64
 		r, err := scanSyncRun(tx.QueryRowContext(ctx, "SELECT "+syncRunColumns+
 			" FROM sync_runs WHERE id = $1"+db.forUpdate(), id))
 		if err != nil {
@@ -245,11 +245,11 @@ func (db *DB) AdvanceSyncRun(ctx context.Context, id string, window int) (*paysy
 		if r.State != paysync.RunRunning {
 			return nil
 		}
-		if err := tx.QueryRowContext(ctx, "SELECT last_sequential_id, upper_sequential_id FROM sync_runs WHERE id = $1",
-			id).Scan(&last, &upper); err != nil {
+		if err := tx.QueryRowContext(ctx, "SELECT last_sequential_id, upper_sequential_id, settled_seq FROM sync_runs WHERE id = $1",
+			id).Scan(&last, &upper, &settled); err != nil {
 			return err
 		}
-		if err := db.settle(ctx, tx, r); err != nil {
+		if err := db.settle(ctx, tx, r, &settled); err != nil {
 			return err
 		}
 		if free := window - r.InFlight; free > 0 && last < upper {
@@ -271,8 +271,8 @@ func (db *DB) AdvanceSyncRun(ctx context.Context, id string, window int) (*paysy
 		}
 		_, err = tx.ExecContext(ctx, `UPDATE sync_runs SET state = $2, last_sequential_id = $3, done = $4, synced = $5,
 			failed = $6, skipped = $7, in_flight = $8, active_seconds = $9, resumed_at = $10, finished_at = $11,
-			updated_at = $12 WHERE id = $1`, r.ID, string(r.State), last, r.Done, r.Synced, r.Failed, r.Skipped,
-			r.InFlight, r.ActiveSeconds, nullTime(r.ResumedAt), nullTime(r.FinishedAt), t)
+			updated_at = $12, settled_seq = $13 WHERE id = $1`, r.ID, string(r.State), last, r.Done, r.Synced, r.Failed, r.Skipped,
+			r.InFlight, r.ActiveSeconds, nullTime(r.ResumedAt), nullTime(r.FinishedAt), t, settled)
 		return err
 	})
 	if err != nil {
@@ -282,28 +282,36 @@ func (db *DB) AdvanceSyncRun(ctx context.Context, id string, window int) (*paysy
 }
 
 // settle records the outcomes of r's finished items and counts them on r.
-func (db *DB) settle(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun) error {
-	return db.settleWith(ctx, tx, r, settleItems, "sync_run_items", "customer_id")
+func (db *DB) settle(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, settled *int64) error {
+	return db.settleWith(ctx, tx, r, settled, settleItems, "sync_run_items", "customer_id")
 }
 
-// settleWith runs query, which lists a run's in-flight items as (key,
-// outcome) with ” for still in flight, stores the outcomes in table and
-// counts them on r.
-func (db *DB) settleWith(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, query, table, key string) error {
-	rows, err := tx.QueryContext(ctx, query, r.ID)
+// settleWith runs query, which lists a run's in-flight items from seq
+// *settled on as (key, seq, outcome) with ” for still in flight, stores
+// the outcomes in table and counts them on r. It moves *settled up to the
+// lowest seq still in flight, past every item when none is: items are
+// started in increasing seq under the run's lock, so none can start below.
+func (db *DB) settleWith(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, settled *int64, query, table, key string) error {
+	rows, err := tx.QueryContext(ctx, query, r.ID, *settled)
 	if err != nil {
 		return err
 	}
 	byOutcome := map[string][]string{}
 	inFlight := 0
+	lowest, highest := int64(-1), int64(-1)
 	for rows.Next() {
 		var id, outcome string
-		if err := rows.Scan(&id, &outcome); err != nil {
+		var seq int64
+		if err := rows.Scan(&id, &seq, &outcome); err != nil {
 			rows.Close()
 			return err
 		}
+		highest = max(highest, seq)
 		if outcome == "" {
 			inFlight++
+			if lowest < 0 || seq < lowest {
+				lowest = seq
+			}
 			continue
 		}
 		byOutcome[outcome] = append(byOutcome[outcome], id)
@@ -311,6 +319,12 @@ func (db *DB) settleWith(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, qu
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return err
+	}
+	switch {
+	case lowest >= 0:
+		*settled = lowest
+	case highest >= 0:
+		*settled = highest + 1
 	}
 	r.InFlight = inFlight
 	for outcome, ids := range byOutcome {
@@ -365,17 +379,19 @@ func (db *DB) startItems(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, la
 	}
 	type candidate struct {
 		customerID, orgID, linkID string
+		seq                       int64
 		generation                int
 		state                     string
 	}
 	var cands []candidate
 	for rows.Next() {
 		var c candidate
-		if err := rows.Scan(&c.customerID, &c.orgID, &last, &c.linkID, &c.generation, &c.state); err != nil {
+		if err := rows.Scan(&c.customerID, &c.orgID, &c.seq, &c.linkID, &c.generation, &c.state); err != nil {
 			rows.Close()
 			return nil, last, err
 		}
 		cands = append(cands, c)
+		last = c.seq
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -414,7 +430,7 @@ func (db *DB) startItems(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, la
 		}
 		// A pending link is already at work: the run follows its generation.
 		if _, err := tx.ExecContext(ctx, `INSERT INTO sync_run_items (run_id, customer_id, link_id, generation, refresh,
-			started_at) VALUES ($1, $2, $3, $4, $5, $6)`, r.ID, c.customerID, item.ID, item.Generation, item.Refresh, t); err != nil {
+			started_at, seq) VALUES ($1, $2, $3, $4, $5, $6, $7)`, r.ID, c.customerID, item.ID, item.Generation, item.Refresh, t, c.seq); err != nil {
 			return nil, last, err
 		}
 		items = append(items, item)
@@ -425,7 +441,7 @@ func (db *DB) startItems(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, la
 // SyncRunInFlight implements paysync.SyncRunStore.
 func (db *DB) SyncRunInFlight(ctx context.Context, id string, limit int) ([]paysync.RunItem, error) {
 	rows, err := db.ro.QueryContext(ctx, `SELECT link_id, generation, refresh FROM sync_run_items
-		WHERE run_id = $1 AND outcome = '' ORDER BY link_id LIMIT $2`, id, limit)
+		WHERE run_id = $1 AND outcome = '' AND seq >= (SELECT settled_seq FROM sync_runs WHERE id = $1) ORDER BY seq LIMIT $2`, id, limit)
 	if err != nil {
 		return nil, err
 	}

@@ -267,3 +267,42 @@ func TestMigrateCountsImportOutcomes(t *testing.T) {
 		}
 	})
 }
+
+// Items finish out of order: one that is slow to finish holds no other back,
+// and is still counted when it finishes many passes later.
+func TestSyncRunSettlesOutOfOrder(t *testing.T) {
+	eachDialect(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		org := "org_order"
+		for i := range 9 {
+			linked(t, db, org, fmt.Sprintf("c-%d", i), paysync.SyncSynced, fmt.Sprintf("cus_%d", i))
+		}
+		run := &paysync.SyncRun{OrganizationID: org, Mode: paysync.RunResync}
+		if err := db.AddSyncRun(ctx, run); err != nil {
+			t.Fatal(err)
+		}
+		var slow paysync.LinkRef
+		var r *paysync.SyncRun
+		for pass := 0; pass < 10; pass++ {
+			var items []paysync.RunItem
+			var err error
+			if r, items, err = db.AdvanceSyncRun(ctx, run.ID, 3); err != nil {
+				t.Fatal(err)
+			}
+			for _, it := range items {
+				if slow.ID == "" {
+					slow = it.LinkRef // the first item started stays in flight
+					continue
+				}
+				finish(t, db, it.LinkRef, paysync.SyncSynced)
+			}
+		}
+		if r.State != paysync.RunRunning || r.Done != 8 || r.InFlight != 1 {
+			t.Fatalf("with the first item in flight: %+v", r.SyncRunCounts)
+		}
+		finish(t, db, slow, paysync.SyncFailed)
+		if r, _, err := db.AdvanceSyncRun(ctx, run.ID, 3); err != nil || r.State != paysync.RunDone || r.Done != 9 || r.Synced != 8 || r.Failed != 1 {
+			t.Fatalf("after the first item finished: %+v, %v", r, err)
+		}
+	})
+}
