@@ -28,8 +28,7 @@ func (e *Emulator) createCustomer(r *request) (int, any, *apiError) {
 	if err := e.applyCustomer(c, r.form); err != nil {
 		return 0, nil, err
 	}
-	e.customers[c.ID] = c
-	e.created = append(e.created, c.ID)
+	e.addCustomer(c)
 	e.saveCustomer(c)
 	return http.StatusOK, c.wire(), nil
 }
@@ -84,24 +83,71 @@ func (e *Emulator) listCustomers(r *request) (int, any, *apiError) {
 	if p := unknown(f, "", "limit", "starting_after", "ending_before", "email", "created", "expand", "test_clock"); p != "" {
 		return 0, nil, unknownParam(p)
 	}
-	email, byEmail := str(f, "email")
-	var ids []string
-	for i := len(e.created) - 1; i >= 0; i-- {
-		c := e.customers[e.created[i]]
-		if c.Deleted || (byEmail && c.Email != email) {
-			continue
-		}
-		ids = append(ids, c.ID)
-	}
-	page, more, err := paginate(ids, f, "customer")
+	limit, err := limitParam(f)
 	if err != nil {
 		return 0, nil, err
 	}
+	email, byEmail := str(f, "email")
+	listed := func(i int) *Customer {
+		c := e.customers[e.created[i]]
+		if c.Deleted || (byEmail && c.Email != email) {
+			return nil
+		}
+		return c
+	}
+	// A page walks from its cursor's place, newest first, so that it costs
+	// its length and not the number of customers.
+	cursor := func(param string) (int, *apiError) {
+		id, _ := str(f, param)
+		i, ok := e.place[id]
+		if !ok || listed(i) == nil {
+			return 0, noSuch(http.StatusBadRequest, "customer", id, param)
+		}
+		return i, nil
+	}
+	var page []*Customer
+	more := false
+	take := func(c *Customer) bool {
+		if c == nil {
+			return true
+		}
+		if len(page) == limit {
+			more = true
+			return false
+		}
+		page = append(page, c)
+		return true
+	}
+	if before, _ := str(f, "ending_before"); before != "" {
+		end, err := cursor("ending_before")
+		if err != nil {
+			return 0, nil, err
+		}
+		for i := end + 1; i < len(e.created) && take(listed(i)); i++ {
+		}
+		slices.Reverse(page)
+	} else {
+		start := len(e.created)
+		if after, _ := str(f, "starting_after"); after != "" {
+			if start, err = cursor("starting_after"); err != nil {
+				return 0, nil, err
+			}
+		}
+		for i := start - 1; i >= 0 && take(listed(i)); i-- {
+		}
+	}
 	data := make([]any, len(page))
-	for i, id := range page {
-		data[i] = e.customers[id].wire()
+	for i, c := range page {
+		data[i] = c.wire()
 	}
 	return http.StatusOK, map[string]any{"object": "list", "data": data, "has_more": more, "url": "/v1/customers"}, nil
+}
+
+// addCustomer adds a new customer, the newest.
+func (e *Emulator) addCustomer(c *Customer) {
+	e.customers[c.ID] = c
+	e.place[c.ID] = len(e.created)
+	e.created = append(e.created, c.ID)
 }
 
 func (e *Emulator) searchCustomers(r *request) (int, any, *apiError) {

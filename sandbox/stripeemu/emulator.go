@@ -45,7 +45,8 @@ type Emulator struct {
 	mu        sync.Mutex
 	offset    time.Duration // added to the wall clock, see Advance
 	customers map[string]*Customer
-	created   []string // customer ids, oldest first
+	created   []string       // customer ids, oldest first
+	place     map[string]int // customer id -> its index in created
 	methods   map[string]*paymentMethod
 	byOwner   map[string][]string // customer id -> payment method ids, oldest first
 	sessions  map[string]*session
@@ -75,6 +76,7 @@ func New() *Emulator {
 	e := &Emulator{
 		Faults:    fault.New(writeFault, nil),
 		customers: map[string]*Customer{},
+		place:     map[string]int{},
 		methods:   map[string]*paymentMethod{},
 		byOwner:   map[string][]string{},
 		sessions:  map[string]*session{},

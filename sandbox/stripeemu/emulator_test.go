@@ -275,9 +275,21 @@ func TestListAndSearch(t *testing.T) {
 	if got := ids(page); page["has_more"] != false || len(got) != 1 || got[0] != created[0] {
 		t.Errorf("second page = %v", page)
 	}
+	_, _, page = c.do("GET", "/v1/customers", url.Values{"limit": {"1"}, "ending_before": {created[0]}})
+	if got := ids(page); page["has_more"] != true || len(got) != 1 || got[0] != created[1] {
+		t.Errorf("page before the oldest = %v", page)
+	}
+	_, _, page = c.do("GET", "/v1/customers", url.Values{"ending_before": {created[0]}})
+	if got := ids(page); page["has_more"] != false || len(got) != 2 || got[0] != created[2] || got[1] != created[1] {
+		t.Errorf("all before the oldest = %v, want newest first", page)
+	}
 	_, _, page = c.do("GET", "/v1/customers", url.Values{"email": {"two@example.com"}})
 	if got := ids(page); len(got) != 1 || got[0] != created[1] {
 		t.Errorf("by email = %v", got)
+	}
+	if status, _, body := c.do("GET", "/v1/customers", url.Values{"email": {"two@example.com"}, "starting_after": {created[0]}}); status != 400 ||
+		body["error"].(map[string]any)["param"] != "starting_after" {
+		t.Errorf("a cursor outside the email's list: %d %v", status, body)
 	}
 	if status, _, _ := c.do("GET", "/v1/customers", url.Values{"limit": {"101"}}); status != 400 {
 		t.Errorf("limit 101: %d", status)

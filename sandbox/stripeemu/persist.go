@@ -88,6 +88,7 @@ func NewWithState(ctx context.Context, st *state.Store) (*Emulator, error) {
 	bySeq := func(a, b ordered) int { return a.seq - b.seq }
 	slices.SortFunc(custs, bySeq)
 	for _, c := range custs {
+		e.place[c.id] = len(e.created)
 		e.created = append(e.created, c.id)
 	}
 	slices.SortFunc(methods, bySeq)

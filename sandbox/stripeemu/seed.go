@@ -23,8 +23,7 @@ func (e *Emulator) sandboxSeed(w http.ResponseWriter, r *http.Request) {
 	var objs []state.Object
 	for i, s := range cs {
 		c := &Customer{ID: newID("cus_", 14), Created: created, Name: s.Name, Email: s.Email, Metadata: s.Metadata}
-		e.customers[c.ID] = c
-		e.created = append(e.created, c.ID)
+		e.addCustomer(c)
 		ids[i] = c.ID
 		if e.state != nil {
 			objs = append(objs, state.Object{ID: c.ID, Value: customerRecord{Seq: e.sequence(c.ID), Customer: c}})
@@ -33,6 +32,7 @@ func (e *Emulator) sandboxSeed(w http.ResponseWriter, r *http.Request) {
 	if err := e.state.PutAll(kindCustomer, objs); err != nil {
 		for _, id := range ids {
 			delete(e.customers, id)
+			delete(e.place, id)
 			delete(e.seqs, id)
 		}
 		e.created = e.created[:len(e.created)-len(ids)]
