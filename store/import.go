@@ -67,15 +67,7 @@ func (db *DB) AdvanceImport(ctx context.Context, id string, window int, page fun
 			run = r
 			return err
 		}
-		seen, err := db.importedAlready(ctx, tx, r.ID, p.Customers)
-		if err != nil {
-			return err
-		}
 		for _, pc := range p.Customers {
-			if seen[pc.ID] {
-				continue // a page read twice: each customer is handled once per run
-			}
-			seen[pc.ID] = true
 			item, err := db.importOne(ctx, tx, r, pc)
 			if err != nil {
 				return err
@@ -123,29 +115,6 @@ func (db *DB) saveRun(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, w imp
 	return err
 }
 
-// importedAlready is the set of the customers of a page that run id has
-// seen (on an earlier read of the same page).
-func (db *DB) importedAlready(ctx context.Context, tx *sql.Tx, id string, page []paysync.ListedCustomer) (map[string]bool, error) {
-	seen := make(map[string]bool, len(page))
-	ids := make([]string, len(page))
-	for i, pc := range page {
-		ids[i] = pc.ID
-	}
-	for chunk := range chunks(ids, 500) {
-		w := &conditions{db: db}
-		w.add("run_id = " + w.arg(id))
-		w.in("provider_customer_id", chunk)
-		got, err := queryIDs(ctx, tx, "SELECT provider_customer_id FROM import_items WHERE "+w.sql(), w.args...)
-		if err != nil {
-			return nil, err
-		}
-		for _, pcID := range got {
-			seen[pcID] = true
-		}
-	}
-	return seen, nil
-}
-
 // finishRun marks a running run done.
 func (db *DB) finishRun(ctx context.Context, id string) (*paysync.SyncRun, error) {
 	r, err := scanSyncRun(db.ro.QueryRowContext(ctx, "SELECT "+syncRunColumns+" FROM sync_runs WHERE id = $1", id))
@@ -184,6 +153,14 @@ func countOutcome(r *paysync.SyncRun, outcome string, n int) {
 // importOne matches one provider customer and records what the run does
 // with it; it returns the item to queue when it linked or created one.
 func (db *DB) importOne(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, pc paysync.ListedCustomer) (*paysync.RunItem, error) {
+	// One look-up per customer: both key columns always take the primary
+	// key, where an IN list over a run's items may be planned as a scan of
+	// the whole run.
+	var seen int
+	if err := tx.QueryRowContext(ctx, "SELECT COUNT(*) FROM import_items WHERE run_id = $1 AND provider_customer_id = $2",
+		r.ID, pc.ID).Scan(&seen); err != nil || seen > 0 {
+		return nil, err // a page read twice: each customer is handled once per run
+	}
 	o := r.Import
 	item := paysync.ImportItem{ProviderCustomerID: pc.ID, Email: pc.Email}
 	customerID, by, reason, err := db.matchCustomer(ctx, tx, r.OrganizationID, pc, o.Match)

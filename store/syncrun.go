@@ -327,31 +327,19 @@ func (db *DB) settleWith(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, se
 		*settled = highest + 1
 	}
 	r.InFlight = inFlight
+	// One item a statement, by its whole primary key: an IN list over a
+	// run's items may be planned as a scan of the run where the table's
+	// statistics are stale.
+	update := "UPDATE " + table + " SET outcome = $3 WHERE run_id = $1 AND " + key + " = $2"
 	for outcome, ids := range byOutcome {
-		for chunk := range chunks(ids, 500) {
-			w := &conditions{db: db}
-			w.add("run_id = " + w.arg(r.ID))
-			w.in(key, chunk)
-			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET outcome = "+w.arg(outcome)+" WHERE "+w.sql(), w.args...); err != nil {
+		for _, id := range ids {
+			if _, err := tx.ExecContext(ctx, update, r.ID, id, outcome); err != nil {
 				return err
 			}
 		}
 		countOutcome(r, outcome, len(ids))
 	}
 	return nil
-}
-
-// chunks yields s in pieces of at most n.
-func chunks[T any](s []T, n int) func(func([]T) bool) {
-	return func(yield func([]T) bool) {
-		for len(s) > 0 {
-			k := min(n, len(s))
-			if !yield(s[:k]) {
-				return
-			}
-			s = s[k:]
-		}
-	}
 }
 
 // startItems starts the work of up to n customers of r after the cursor
