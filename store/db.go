@@ -7,13 +7,13 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
 	"errors"
 	"fmt"
 	"runtime"
 	"strings"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib" // also registers database/sql driver "pgx"
 	_ "modernc.org/sqlite"           // database/sql driver "sqlite"
 
@@ -61,13 +61,22 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
-	connector, err := stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn)
+	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
+	// Unnamed statements are planned for their arguments at each run. A
+	// named one's generic plan, made once per connection while a table is
+	// small, is kept as the table grows wherever statistics lag (a sync
+	// run's items grow by 100,000 in minutes; without autovacuum they are
+	// never analyzed), and a look-up by primary key became a scan of the
+	// run. The DSN's own default_query_exec_mode wins.
+	if !strings.Contains(dsn, "default_query_exec_mode") {
+		cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
+	}
 	// What sql.Open("pgx", dsn) builds, with connection failures
 	// classified as the database being unavailable.
-	pool := sql.OpenDB(classifyingConnector{connector})
+	pool := sql.OpenDB(classifyingConnector{stdlib.GetConnector(*cfg)})
 	// Every API request holds one connection for its upsert transaction;
 	// 40 serves a few dozen concurrent requests per process while staying
 	// well under PostgreSQL's default max_connections of 100. Idle

@@ -13,18 +13,16 @@ import (
 
 // settleImportItems is settleItems for import items: a link or create is
 // done once the link's verification at that generation finished.
-const settleImportItems = `SELECT i.provider_customer_id, i.seq,
+const settleImportItems = `SELECT i.provider_customer_id, i.seq, COALESCE((SELECT
 	CASE
-		WHEN l.id IS NULL THEN 'skipped'
 		WHEN l.generation <> i.generation THEN 'skipped'
 		WHEN l.state = 'synced' AND i.action = 'create' THEN 'created'
 		WHEN l.state = 'synced' THEN 'linked'
 		WHEN l.state = 'failed' THEN 'failed'
 		WHEN l.state = 'none' THEN 'skipped'
 		ELSE ''
-	END
-FROM import_items i LEFT JOIN provider_links l ON l.id = i.link_id
-WHERE i.run_id = $1 AND i.outcome = '' AND i.seq >= $2`
+	END FROM provider_links l WHERE l.id = i.link_id), 'skipped')
+FROM import_items i WHERE i.run_id = $1 AND i.outcome = '' AND i.seq >= $2`
 
 // AdvanceImport implements paysync.SyncRunStore. The provider is called
 // outside any transaction; the page is then recorded only if the run still

@@ -211,10 +211,11 @@ func (db *DB) queryRuns(ctx context.Context, query string, args ...any) ([]*pays
 // shows: the link's state at the item's generation, skipped when the link
 // went away or moved on to another generation (a live change superseded
 // the run's work). A refresh item is done once the link's payment methods
-// were read after it started.
-const settleItems = `SELECT i.customer_id, i.seq,
+// were read after it started. The link is read by a subquery, one primary
+// key look-up an item: a join may be planned as a scan of every link where
+// the statistics are stale (PostgreSQL without autovacuum).
+const settleItems = `SELECT i.customer_id, i.seq, COALESCE((SELECT
 	CASE
-		WHEN l.id IS NULL THEN 'skipped'
 		WHEN i.refresh AND l.state <> 'synced' THEN 'skipped'
 		WHEN i.refresh AND l.pm_checked_at >= i.started_at THEN 'synced'
 		WHEN i.refresh THEN ''
@@ -223,9 +224,8 @@ const settleItems = `SELECT i.customer_id, i.seq,
 		WHEN l.state = 'failed' THEN 'failed'
 		WHEN l.state = 'none' THEN 'skipped'
 		ELSE ''
-	END
-FROM sync_run_items i LEFT JOIN provider_links l ON l.id = i.link_id
-WHERE i.run_id = $1 AND i.outcome = '' AND i.seq >= $2`
+	END FROM provider_links l WHERE l.id = i.link_id), 'skipped')
+FROM sync_run_items i WHERE i.run_id = $1 AND i.outcome = '' AND i.seq >= $2`
 
 // AdvanceSyncRun implements paysync.SyncRunStore. The run's row lock
 // serialises processes advancing the same run.
