@@ -65,18 +65,9 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
-	// Unnamed statements are planned for their arguments at each run. A
-	// named one's generic plan, made once per connection while a table is
-	// small, is kept as the table grows wherever statistics lag (a sync
-	// run's items grow by 100,000 in minutes; without autovacuum they are
-	// never analyzed), and a look-up by primary key became a scan of the
-	// run. The DSN's own default_query_exec_mode wins.
-	if !strings.Contains(dsn, "default_query_exec_mode") {
-		cfg.DefaultQueryExecMode = pgx.QueryExecModeCacheDescribe
-	}
 	// What sql.Open("pgx", dsn) builds, with connection failures
 	// classified as the database being unavailable.
-	pool := sql.OpenDB(classifyingConnector{stdlib.GetConnector(*cfg)})
+	pool := sql.OpenDB(classifyingConnector{stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(customPlans))})
 	// Every API request holds one connection for its upsert transaction;
 	// 40 serves a few dozen concurrent requests per process while staying
 	// well under PostgreSQL's default max_connections of 100. Idle
@@ -95,6 +86,19 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
 	return db, nil
+}
+
+// customPlans has PostgreSQL plan each prepared statement for its
+// arguments, as it does for its first five runs, instead of switching to
+// a generic plan kept for the connection's life. A generic plan is made
+// from the statistics of that moment: one made while provider_links was
+// empty (a new install, an import's first minutes) scanned the whole table
+// for every look-up by id once it held 100,000 links, wherever statistics
+// lag (autoanalyze behind, or off as on the test machines). Planning a
+// look-up by key costs some microseconds; a scan costs milliseconds.
+func customPlans(ctx context.Context, c *pgx.Conn) error {
+	_, err := c.Exec(ctx, "SET plan_cache_mode = force_custom_plan")
+	return err
 }
 
 // sqliteParams apply to every SQLite connection. Times are stored as
