@@ -31,6 +31,20 @@ func finish(t *testing.T, db *store.DB, ref paysync.LinkRef, state paysync.SyncS
 	}
 }
 
+// runOverSynced stores n customers of org with synced links (c0, c1, ...)
+// and starts a run of mode over them.
+func runOverSynced(t *testing.T, db *store.DB, org string, n int, mode paysync.SyncRunMode) *paysync.SyncRun {
+	t.Helper()
+	for i := range n {
+		linked(t, db, org, fmt.Sprintf("c%d", i), paysync.SyncSynced, fmt.Sprintf("cus_%d", i))
+	}
+	run := &paysync.SyncRun{OrganizationID: org, Mode: mode}
+	if err := db.AddSyncRun(context.Background(), run); err != nil {
+		t.Fatal(err)
+	}
+	return run
+}
+
 func TestSyncRunWalksInWindowsAndStartsEachCustomerOnce(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
@@ -151,13 +165,7 @@ func TestSyncRunPauseResumeCancelAndReconcilerHandOff(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
 		org := "org_pause"
-		for i := range 4 {
-			linked(t, db, org, fmt.Sprintf("c%d", i), paysync.SyncSynced, fmt.Sprintf("cus_%d", i))
-		}
-		run := &paysync.SyncRun{OrganizationID: org, Mode: paysync.RunRefresh}
-		if err := db.AddSyncRun(ctx, run); err != nil {
-			t.Fatal(err)
-		}
+		run := runOverSynced(t, db, org, 4, paysync.RunRefresh)
 		_, items, err := db.AdvanceSyncRun(ctx, run.ID, 2)
 		if err != nil || len(items) != 2 || !items[0].Refresh {
 			t.Fatalf("refresh items: %+v, %v", items, err)
@@ -273,14 +281,7 @@ func TestMigrateCountsImportOutcomes(t *testing.T) {
 func TestSyncRunSettlesOutOfOrder(t *testing.T) {
 	eachDialect(t, func(t *testing.T, db *store.DB) {
 		ctx := context.Background()
-		org := "org_order"
-		for i := range 9 {
-			linked(t, db, org, fmt.Sprintf("c-%d", i), paysync.SyncSynced, fmt.Sprintf("cus_%d", i))
-		}
-		run := &paysync.SyncRun{OrganizationID: org, Mode: paysync.RunResync}
-		if err := db.AddSyncRun(ctx, run); err != nil {
-			t.Fatal(err)
-		}
+		run := runOverSynced(t, db, "org_order", 9, paysync.RunResync)
 		var slow paysync.LinkRef
 		var r *paysync.SyncRun
 		for pass := 0; pass < 10; pass++ {
