@@ -7,13 +7,13 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"runtime"
 	"strings"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib" // also registers database/sql driver "pgx"
 	_ "modernc.org/sqlite"           // database/sql driver "sqlite"
 
@@ -61,13 +61,13 @@ func Open(ctx context.Context, dsn string) (*DB, error) {
 }
 
 func openPostgres(ctx context.Context, dsn string) (*DB, error) {
-	cfg, err := pgx.ParseConfig(dsn)
+	connector, err := stdlib.GetDefaultDriver().(driver.DriverContext).OpenConnector(dsn)
 	if err != nil {
 		return nil, fmt.Errorf("store: open postgres: %w", err)
 	}
 	// What sql.Open("pgx", dsn) builds, with connection failures
 	// classified as the database being unavailable.
-	pool := sql.OpenDB(classifyingConnector{stdlib.GetConnector(*cfg, stdlib.OptionAfterConnect(customPlans))})
+	pool := sql.OpenDB(classifyingConnector{connector})
 	// Every API request holds one connection for its upsert transaction;
 	// 40 serves a few dozen concurrent requests per process while staying
 	// well under PostgreSQL's default max_connections of 100. Idle
@@ -75,6 +75,14 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 	pool.SetMaxOpenConns(40)
 	pool.SetMaxIdleConns(40)
 	pool.SetConnMaxIdleTime(5 * time.Minute)
+	// A connection keeps the generic plan of each of its statements for
+	// life, made from the statistics of its moment: one made while
+	// provider_links was empty (a new install, an import's first minutes)
+	// scanned the whole table for each look-up by id once it held 100,000
+	// links, wherever statistics lag (autoanalyze behind, or off). Renewing
+	// connections each minute bounds that; planning every statement for
+	// its arguments (plan_cache_mode) halved the bulk sync rate.
+	pool.SetConnMaxLifetime(time.Minute)
 	db := &DB{rw: pool, ro: pool, dialect: Postgres}
 	if err := db.Ping(ctx); err != nil {
 		pool.Close()
@@ -86,19 +94,6 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 		return nil, fmt.Errorf("store: connect postgres: %w", err)
 	}
 	return db, nil
-}
-
-// customPlans has PostgreSQL plan each prepared statement for its
-// arguments, as it does for its first five runs, instead of switching to
-// a generic plan kept for the connection's life. A generic plan is made
-// from the statistics of that moment: one made while provider_links was
-// empty (a new install, an import's first minutes) scanned the whole table
-// for every look-up by id once it held 100,000 links, wherever statistics
-// lag (autoanalyze behind, or off as on the test machines). Planning a
-// look-up by key costs some microseconds; a scan costs milliseconds.
-func customPlans(ctx context.Context, c *pgx.Conn) error {
-	_, err := c.Exec(ctx, "SET plan_cache_mode = force_custom_plan")
-	return err
 }
 
 // sqliteParams apply to every SQLite connection. Times are stored as

@@ -77,10 +77,3 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) error {
 	_, err := db.rw.ExecContext(ctx, query, args...)
 	return err
 }
-
-// Setting reads a PostgreSQL setting on one of the pool's connections.
-func (db *DB) Setting(ctx context.Context, name string) (string, error) {
-	var v string
-	err := db.rw.QueryRowContext(ctx, "SELECT current_setting($1)", name).Scan(&v)
-	return v, err
-}

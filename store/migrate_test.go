@@ -109,12 +109,3 @@ func TestOpenDSN(t *testing.T) {
 		t.Fatal("open of an empty DSN succeeded")
 	}
 }
-
-// Every PostgreSQL connection plans its statements for their arguments, so
-// that no plan made while a table was empty outlives the table's growth.
-func TestPostgresPlansForArguments(t *testing.T) {
-	db := openDB(t, testenv.PostgresURL(t), 0)
-	if mode, err := db.Setting(context.Background(), "plan_cache_mode"); err != nil || mode != "force_custom_plan" {
-		t.Fatalf("plan_cache_mode %q, %v", mode, err)
-	}
-}
