@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/paysync/paysync"
@@ -296,25 +297,29 @@ func (db *DB) settleWith(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, se
 	if err != nil {
 		return err
 	}
-	byOutcome := map[string][]string{}
+	type done struct {
+		key string
+		seq int64
+	}
+	byOutcome := map[string][]done{}
 	inFlight := 0
 	lowest, highest := int64(-1), int64(-1)
 	for rows.Next() {
-		var id, outcome string
-		var seq int64
-		if err := rows.Scan(&id, &seq, &outcome); err != nil {
+		var d done
+		var outcome string
+		if err := rows.Scan(&d.key, &d.seq, &outcome); err != nil {
 			rows.Close()
 			return err
 		}
-		highest = max(highest, seq)
+		highest = max(highest, d.seq)
 		if outcome == "" {
 			inFlight++
-			if lowest < 0 || seq < lowest {
-				lowest = seq
+			if lowest < 0 || d.seq < lowest {
+				lowest = d.seq
 			}
 			continue
 		}
-		byOutcome[outcome] = append(byOutcome[outcome], id)
+		byOutcome[outcome] = append(byOutcome[outcome], d)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
@@ -327,17 +332,36 @@ func (db *DB) settleWith(ctx context.Context, tx *sql.Tx, r *paysync.SyncRun, se
 		*settled = highest + 1
 	}
 	r.InFlight = inFlight
-	// One item a statement, by its whole primary key: an IN list over a
-	// run's items may be planned as a scan of the run where the table's
-	// statistics are stale.
-	update := "UPDATE " + table + " SET outcome = $3 WHERE run_id = $1 AND " + key + " = $2"
-	for outcome, ids := range byOutcome {
-		for _, id := range ids {
-			if _, err := tx.ExecContext(ctx, update, r.ID, id, outcome); err != nil {
+	// Items are written by their seq, unique in a run, through the
+	// in-flight index (run_id, seq) WHERE outcome = '': an IN list of keys
+	// may be planned as a scan of the whole run where statistics lag.
+	// Items from before seq existed (seq 0) are written one by key.
+	byKey := "UPDATE " + table + " SET outcome = $3 WHERE run_id = $1 AND " + key + " = $2"
+	for outcome, items := range byOutcome {
+		var seqs []any
+		for _, d := range items {
+			if d.seq > 0 {
+				seqs = append(seqs, d.seq)
+			} else if _, err := tx.ExecContext(ctx, byKey, r.ID, d.key, outcome); err != nil {
 				return err
 			}
 		}
-		countOutcome(r, outcome, len(ids))
+		for len(seqs) > 0 {
+			chunk := seqs[:min(len(seqs), 500)]
+			seqs = seqs[len(chunk):]
+			w := &conditions{db: db}
+			w.add("run_id = " + w.arg(r.ID))
+			w.add("outcome = ''")
+			ps := make([]string, len(chunk))
+			for i, v := range chunk {
+				ps[i] = w.arg(v)
+			}
+			w.add("seq IN (" + strings.Join(ps, ", ") + ")")
+			if _, err := tx.ExecContext(ctx, "UPDATE "+table+" SET outcome = "+w.arg(outcome)+" WHERE "+w.sql(), w.args...); err != nil {
+				return err
+			}
+		}
+		countOutcome(r, outcome, len(items))
 	}
 	return nil
 }
